@@ -1,0 +1,109 @@
+// The pipeline graph: nodes that read and write named datasets.
+//
+// Names live only at the edges of this API; inside, nodes and datasets are
+// dense integer ids in declaration order. Inputs named "params:<name>" are
+// parameters the node reads, not dataset edges.
+//
+// Nodes are added one by one (as decorators run) and each addition is checked
+// at once for a reused name, a second producer of a dataset, and a cycle, at
+// amortised cost proportional to what the new node touches (never a full
+// re-validation: building an N-node graph is O(N + E), not O(N^2)).
+// `validate()` then checks what can only be judged on the whole graph: inputs
+// that nobody produces.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlops {
+
+using NodeId = std::uint32_t;
+using DatasetId = std::uint32_t;
+inline constexpr NodeId kNoNode = static_cast<NodeId>(-1);
+
+// What a caller declares for one node.
+struct NodeSpec {
+  std::string name;
+  std::vector<std::string> inputs;   // dataset names and "params:<name>" entries
+  std::vector<std::string> outputs;  // dataset names
+  std::vector<std::string> tags;
+  bool concept = false;  // a planned step with no code yet
+  double cost = 1.0;     // expected duration, for critical path and priorities
+};
+
+// Which nodes a run covers. Empty lists do not filter; given lists intersect
+// (e.g. from={a} and to={d} selects the nodes between a and d).
+struct Selection {
+  std::vector<std::string> only;  // exactly these nodes
+  std::vector<std::string> from;  // these nodes and everything downstream
+  std::vector<std::string> to;    // these nodes and everything upstream
+  std::vector<std::string> tags;  // nodes carrying any of these tags
+  bool empty() const noexcept { return only.empty() && from.empty() && to.empty() && tags.empty(); }
+};
+
+class Graph {
+ public:
+  Graph();
+  ~Graph();
+  Graph(Graph&&) noexcept;
+  Graph& operator=(Graph&&) noexcept;
+  Graph(const Graph&);
+  Graph& operator=(const Graph&);
+
+  // Adds a node; throws DuplicateNodeError, DuplicateOutputError or CycleError
+  // (with the cycle as a path of node names) and leaves the graph unchanged.
+  NodeId add_node(const NodeSpec& spec);
+
+  // Throws MissingInputError for the first input (in declaration order) that
+  // nobody produces; the message names every missing input and its readers.
+  void validate() const;
+
+  std::size_t node_count() const noexcept;
+  std::size_t dataset_count() const noexcept;
+  std::size_t edge_count() const noexcept;  // (producer, consumer) pairs via datasets
+
+  const std::string& node_name(NodeId id) const;
+  std::optional<NodeId> find_node(std::string_view name) const;
+  NodeId node_id(std::string_view name) const;  // throws SelectionError if unknown
+  const std::string& dataset_name(DatasetId id) const;
+  std::optional<DatasetId> find_dataset(std::string_view name) const;
+
+  std::span<const DatasetId> inputs(NodeId id) const;
+  std::span<const DatasetId> outputs(NodeId id) const;
+  std::vector<std::string> params(NodeId id) const;  // parameter names read, without "params:"
+  std::vector<std::string> tags(NodeId id) const;
+  bool is_concept(NodeId id) const;
+  double cost(NodeId id) const;
+  NodeId producer(DatasetId id) const;  // kNoNode when nobody produces it
+  std::span<const NodeId> consumers(DatasetId id) const;
+
+  // Direct predecessors/successors (deduplicated, ascending id).
+  std::vector<NodeId> parents(NodeId id) const;
+  std::vector<NodeId> children(NodeId id) const;
+
+  // Kahn's order; ties broken by declaration order, so it is deterministic.
+  std::vector<NodeId> topological_order() const;
+  // Ancestors/descendants of a set of nodes (excluding the set), in topological order.
+  std::vector<NodeId> ancestors(std::span<const NodeId> nodes) const;
+  std::vector<NodeId> descendants(std::span<const NodeId> nodes) const;
+  // Selected nodes in topological order; throws SelectionError on unknown
+  // names or tags, and when the selection is empty.
+  std::vector<NodeId> select(const Selection& selection) const;
+  // Longest-path layering: level 0 holds nodes without parents.
+  std::vector<std::vector<NodeId>> levels() const;
+  // For each node, the largest sum of costs on a path from it to a sink (itself included).
+  std::vector<double> remaining_path(std::span<const double> costs) const;
+  // The most expensive source-to-sink path and its total cost.
+  std::pair<double, std::vector<NodeId>> critical_path(std::span<const double> costs) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mlops
