@@ -1,0 +1,2 @@
+// Placeholder so the engine library has a translation unit before the areas land.
+#include "mlops/errors.hpp"

@@ -1,0 +1,1 @@
+"""django-mlops: ML Ops without the bloat, as a Django app."""
