@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The demo: builds everything on a fresh clone, then, in the example/ project on
+# SQLite, applies migrations, runs the example pipelines (iris, diabetes, digits)
+# with the embedded executors, draws every pipeline's picture to
+# example/pictures/, and serves the site at http://127.0.0.1:8000/ until Ctrl-C.
+# `scripts/demo.sh --no-serve` stops after the runs and pictures.
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+cd "$MLOPS_ROOT"
+
+serve=1
+[ "${1:-}" = "--no-serve" ] && serve=0
+
+ensure_debian_packages cmake g++ ninja-build librsvg2-bin || say "continuing without them"
+ensure_venv examples
+cd example
+manage() { "$PY" manage.py "$@"; }
+
+say "Migrating the demo database (example/db.sqlite3)"
+manage migrate --no-input -v 0
+
+say "The example pipelines"
+manage mlops list
+
+mkdir -p pictures
+for pipeline in $(manage mlops list --names); do
+  manage mlops show "$pipeline" --svg "pictures/$pipeline.svg" --png "pictures/$pipeline.png"
+done
+
+say "Running them"
+manage mlops run iris --executor threads
+manage mlops run diabetes --executor threads
+manage mlops run digits --executor processes --workers 2
+say "Running iris again: every step comes from the cache"
+manage mlops run iris
+manage mlops runs --limit 10
+
+say "Pictures written to example/pictures/"
+ls -1 pictures
+
+if [ "$serve" = 1 ]; then
+  manage mlops demo-user
+  say "Serving http://127.0.0.1:8000/ (Ctrl-C to stop)"
+  exec "$PY" manage.py runserver 127.0.0.1:8000
+fi
