@@ -6,8 +6,11 @@
 // on the same inputs", so a stored output under that key can be reused.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -19,9 +22,31 @@ namespace mlops {
 // SHA-256 of `data`, as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
 
+// A raw SHA-256 digest; the compact form of a key for large graphs.
+using Digest = std::array<std::uint8_t, 32>;
+
+// Incremental SHA-256 (FIPS 180-4): update() any number of times, then finish() once.
+class Sha256 {
+ public:
+  Sha256() noexcept;
+  void update(const void* data, std::size_t size) noexcept;
+  void update(std::string_view data) noexcept { update(data.data(), data.size()); }
+  Digest finish() noexcept;
+
+ private:
+  std::array<std::uint32_t, 8> state_;
+  std::array<std::uint8_t, 64> block_{};
+  std::size_t used_ = 0;     // bytes waiting in block_
+  std::uint64_t total_ = 0;  // bytes hashed so far
+};
+
+Digest sha256(std::string_view data) noexcept;
+std::string to_hex(const Digest& digest);
+
 struct FingerprintInput {
   std::vector<std::string> code_hashes;  // one per node id; concept steps pass ""
-  std::unordered_map<std::string, std::string> param_digests;  // parameter name -> digest of its value
+  std::unordered_map<std::string, std::string>
+      param_digests;  // parameter name -> digest of its value
 };
 
 struct Fingerprints {
@@ -33,6 +58,15 @@ struct Fingerprints {
 // parameter that has no digest. Releases no locks; pure function.
 Fingerprints fingerprint(const Graph& graph, const FingerprintInput& input);
 
+// The same keys as raw digests, for graphs too large to hold every key as a
+// string: node keys per node id, and per dataset id the key its readers see
+// (an input key; all zero for a dataset nobody produces, which validate() rejects).
+struct FingerprintDigests {
+  std::vector<Digest> node_keys;
+  std::vector<Digest> dataset_keys;
+};
+FingerprintDigests fingerprint_digests(const Graph& graph, const FingerprintInput& input);
+
 enum class Action : std::uint8_t {
   run,          // execute the node's function
   reuse,        // take its stored outputs (a cache hit, or needed from outside the selection)
@@ -41,22 +75,22 @@ enum class Action : std::uint8_t {
 };
 
 enum class Reason : std::uint8_t {
-  not_stored,          // run: no stored outputs under its key (new, or code/params/inputs changed)
-  forced,              // run: caching turned off for this run (--no-cache)
-  not_cacheable,       // run: the node has cache=False
-  cached,              // reuse: selected, and its outputs are stored under its key
-  outside_selection,   // reuse: not selected, but a running node needs its outputs
-  not_needed,          // skip
-  concept,             // not_started: a concept step
-  upstream_concept,    // not_started: downstream of a concept step
+  not_stored,         // run: no stored outputs under its key (new, or code/params/inputs changed)
+  forced,             // run: caching turned off for this run (--no-cache)
+  not_cacheable,      // run: the node has cache=False
+  cached,             // reuse: selected, and its outputs are stored under its key
+  outside_selection,  // reuse: not selected, but a running node needs its outputs
+  not_needed,         // skip
+  concept_step,  // not_started: a concept step (Python: Reason.concept; "concept" is a C++ keyword)
+  upstream_concept,  // not_started: downstream of a concept step
 };
 
 struct PlanInput {
-  std::vector<std::string> node_keys;         // from fingerprint()
-  std::unordered_set<std::string> stored;     // keys whose outputs are all in the store
-  std::vector<bool> cacheable;                // per node id; empty means all cacheable
-  Selection selection;                        // empty: every node
-  bool force = false;                         // --no-cache
+  std::vector<std::string> node_keys;      // from fingerprint()
+  std::unordered_set<std::string> stored;  // keys whose outputs are all in the store
+  std::vector<bool> cacheable;             // per node id; empty means all cacheable
+  Selection selection;                     // empty: every node
+  bool force = false;                      // --no-cache
 };
 
 struct Plan {
@@ -69,5 +103,10 @@ struct Plan {
 // outside the selection (or from a concept step) that is not stored, naming
 // the node, the dataset and its producer.
 Plan plan(const Graph& graph, const PlanInput& input);
+
+// The same rules given, per node id, whether its key is stored (for callers
+// holding keys as digests). `cacheable` empty means all cacheable.
+Plan plan_stored(const Graph& graph, const std::vector<bool>& stored,
+                 const std::vector<bool>& cacheable, const Selection& selection, bool force);
 
 }  // namespace mlops

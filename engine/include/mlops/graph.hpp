@@ -32,8 +32,9 @@ struct NodeSpec {
   std::vector<std::string> inputs;   // dataset names and "params:<name>" entries
   std::vector<std::string> outputs;  // dataset names
   std::vector<std::string> tags;
-  bool concept = false;  // a planned step with no code yet
-  double cost = 1.0;     // expected duration, for critical path and priorities
+  // A planned step with no code yet ("concept" itself is a C++20 keyword).
+  bool is_concept = false;
+  double cost = 1.0;  // expected duration, for critical path and priorities
 };
 
 // Which nodes a run covers. Empty lists do not filter; given lists intersect
@@ -58,6 +59,12 @@ class Graph {
   // Adds a node; throws DuplicateNodeError, DuplicateOutputError or CycleError
   // (with the cycle as a path of node names) and leaves the graph unchanged.
   NodeId add_node(const NodeSpec& spec);
+  // Adds several nodes, all or nothing: on the first error the graph is left
+  // as it was before the call.
+  void add_nodes(std::span<const NodeSpec> specs);
+  // Pre-sizes the storage for a graph of about `nodes` nodes reading `inputs`
+  // dataset entries in total (an optimisation only).
+  void reserve(std::size_t nodes, std::size_t inputs);
 
   // Throws MissingInputError for the first input (in declaration order) that
   // nobody produces; the message names every missing input and its readers.

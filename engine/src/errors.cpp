@@ -1,2 +1,0 @@
-// Placeholder so the engine library has a translation unit before the areas land.
-#include "mlops/errors.hpp"

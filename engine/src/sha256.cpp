@@ -1,0 +1,130 @@
+// SHA-256 as specified in FIPS 180-4 (sections 4.1.2, 4.2.2, 5.1.1, 5.3.3, 6.2).
+#include <bit>
+#include <cstring>
+
+#include "mlops/fingerprint.hpp"
+
+namespace mlops {
+
+namespace {
+
+// First 32 bits of the fractional parts of the cube roots of the first 64 primes (4.2.2).
+constexpr std::array<std::uint32_t, 64> kRound = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+// First 32 bits of the fractional parts of the square roots of the first 8 primes (5.3.3).
+constexpr std::array<std::uint32_t, 8> kInitial = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+std::uint32_t big_endian_word(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         std::uint32_t{p[3]};
+}
+
+// The compression function (6.2.2) on one 512-bit block.
+void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
+  std::array<std::uint32_t, 64> w;
+  for (int t = 0; t < 16; ++t) w[t] = big_endian_word(block + 4 * t);
+  for (int t = 16; t < 64; ++t) {
+    const std::uint32_t s0 = std::rotr(w[t - 15], 7) ^ std::rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+    const std::uint32_t s1 = std::rotr(w[t - 2], 17) ^ std::rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
+    w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+  }
+  std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+  for (int t = 0; t < 64; ++t) {
+    const std::uint32_t sum1 = std::rotr(e, 6) ^ std::rotr(e, 11) ^ std::rotr(e, 25);
+    const std::uint32_t choose = (e & f) ^ (~e & g);
+    const std::uint32_t t1 = k + sum1 + choose + kRound[t] + w[t];
+    const std::uint32_t sum0 = std::rotr(a, 2) ^ std::rotr(a, 13) ^ std::rotr(a, 22);
+    const std::uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
+    const std::uint32_t t2 = sum0 + majority;
+    k = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+  h[5] += f;
+  h[6] += g;
+  h[7] += k;
+}
+
+}  // namespace
+
+Sha256::Sha256() noexcept : state_(kInitial) {}
+
+void Sha256::update(const void* data, std::size_t size) noexcept {
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  total_ += size;
+  if (used_ > 0) {
+    const std::size_t take = std::min(size, block_.size() - used_);
+    std::memcpy(block_.data() + used_, bytes, take);
+    used_ += take;
+    bytes += take;
+    size -= take;
+    if (used_ < block_.size()) return;
+    compress(state_, block_.data());
+    used_ = 0;
+  }
+  for (; size >= 64; bytes += 64, size -= 64) compress(state_, bytes);
+  if (size > 0) {
+    std::memcpy(block_.data(), bytes, size);
+    used_ = size;
+  }
+}
+
+Digest Sha256::finish() noexcept {
+  // Padding (5.1.1): a 1 bit, zeros, then the message length in bits, big-endian.
+  const std::uint64_t bits = total_ * 8;
+  block_[used_++] = 0x80;
+  if (used_ > 56) {
+    std::memset(block_.data() + used_, 0, block_.size() - used_);
+    compress(state_, block_.data());
+    used_ = 0;
+  }
+  std::memset(block_.data() + used_, 0, 56 - used_);
+  for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+  compress(state_, block_.data());
+  Digest digest;
+  for (std::size_t i = 0; i < 8; ++i) {
+    for (std::size_t j = 0; j < 4; ++j) {
+      digest[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (24 - 8 * j));
+    }
+  }
+  return digest;
+}
+
+Digest sha256(std::string_view data) noexcept {
+  Sha256 hasher;
+  hasher.update(data);
+  return hasher.finish();
+}
+
+std::string to_hex(const Digest& digest) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text(64, '0');
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    text[2 * i] = kDigits[digest[i] >> 4];
+    text[2 * i + 1] = kDigits[digest[i] & 0x0f];
+  }
+  return text;
+}
+
+std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+
+}  // namespace mlops
