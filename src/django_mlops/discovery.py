@@ -1,0 +1,148 @@
+"""Finding pipelines: ``<app>.pipelines`` modules, configured modules and files.
+
+``autodiscover()`` runs from ``AppConfig.ready()``, the way ``admin.autodiscover``
+imports ``admin.py`` modules. ``load_pipeline`` resolves what a user types on the
+command line: ``iris``, ``pkg.module:iris`` or ``path/to/file.py:iris``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from .errors import PipelineNotFound
+from .pipeline import Pipeline, all_registered, registered
+
+__all__ = ["all_pipelines", "autodiscover", "get_pipeline", "import_file", "load_pipeline"]
+
+
+def _import_app_pipelines(app_module: ModuleType, app_name: str) -> None:
+    from django.utils.module_loading import module_has_submodule
+
+    try:
+        importlib.import_module(f"{app_name}.pipelines")
+    except Exception:
+        # An app without pipelines.py is fine; an error inside one must surface.
+        if module_has_submodule(app_module, "pipelines"):
+            raise
+
+
+def autodiscover() -> list[Pipeline]:
+    """Import every installed app's ``pipelines`` module and MLOPS["PIPELINE_MODULES"].
+
+    Then validate every registered pipeline, so a missing input is reported at
+    startup rather than at the first run. Returns the registered pipelines.
+    """
+    from django.apps import apps
+
+    from .conf import mlops_settings
+
+    for config in apps.get_app_configs():
+        _import_app_pipelines(config.module, config.name)  # type: ignore[arg-type]
+    for ref in mlops_settings().PIPELINE_MODULES:
+        if ref.endswith(".py"):
+            import_file(Path(ref))
+        else:
+            importlib.import_module(ref)
+    pipelines = all_registered()
+    for pipeline in pipelines:
+        pipeline.validate()
+    return pipelines
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import a Python file under a stable module name, so worker processes can import it too.
+
+    The file's folder goes on ``sys.path`` and the module is imported by its stem,
+    which child processes (spawned or forked) and pickle resolve the same way. If the
+    stem is taken by another module, a name derived from the absolute path is used.
+    """
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise PipelineNotFound(f"no such file: {path}")
+    stem = path.stem
+    existing = sys.modules.get(stem)
+    if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path:
+        return existing
+    folder = str(path.parent)
+    if existing is None and stem.isidentifier():
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec = importlib.util.find_spec(stem)
+        if spec is not None and spec.origin and Path(spec.origin).resolve() == path:
+            return importlib.import_module(stem)
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    name = f"_mlops_file_{digest}_{stem if stem.isidentifier() else 'module'}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PipelineNotFound(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _pipeline_in(module: ModuleType, attr: str | None, ref: str) -> Pipeline:
+    if attr is not None:
+        value = getattr(module, attr, None)
+        if isinstance(value, Pipeline):
+            return value
+        by_name = registered(attr)
+        if by_name is not None and by_name.module == module.__name__:
+            return by_name
+        raise PipelineNotFound(f"{ref}: module '{module.__name__}' has no pipeline '{attr}'")
+    found = [v for v in vars(module).values() if isinstance(v, Pipeline)]
+    unique = {id(p): p for p in found}
+    if len(unique) == 1:
+        return next(iter(unique.values()))
+    names = ", ".join(sorted(p.name for p in unique.values())) or "none"
+    raise PipelineNotFound(f"{ref}: say which pipeline with '{ref}:NAME' (found: {names})")
+
+
+def load_pipeline(ref: str) -> Pipeline:
+    """Resolve ``name``, ``pkg.module:name`` or ``path/to/file.py[:name]`` to a pipeline.
+
+    The pipeline is validated before it is returned.
+    """
+    target, _, attr = ref.partition(":")
+    name = attr or None
+    pipeline: Pipeline | None
+    if target.endswith(".py"):
+        pipeline = _pipeline_in(import_file(Path(target)), name, ref)
+    elif name is not None:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            raise PipelineNotFound(f"{ref}: cannot import module '{target}': {exc}") from None
+        pipeline = _pipeline_in(module, name, ref)
+    else:
+        pipeline = registered(target)
+        if pipeline is None:
+            known = ", ".join(p.name for p in all_registered()) or "none registered"
+            raise PipelineNotFound(f"no pipeline named '{target}' (known: {known})")
+    pipeline.validate()
+    return pipeline
+
+
+def get_pipeline(name: str) -> Pipeline:
+    """The registered pipeline called ``name``; PipelineNotFound if there is none."""
+    pipeline = registered(name)
+    if pipeline is None:
+        known = ", ".join(p.name for p in all_registered()) or "none registered"
+        raise PipelineNotFound(f"no pipeline named '{name}' (known: {known})")
+    return pipeline
+
+
+def all_pipelines() -> list[Pipeline]:
+    """Every registered pipeline, sorted by name."""
+    return all_registered()

@@ -1,0 +1,315 @@
+"""Pipelines: named DAGs of plain Python functions, compiled node by node into an engine Graph.
+
+Example::
+
+    iris = Pipeline("iris", params={"C": 1.0})
+
+    @iris.node(outputs="frame")
+    def load(): ...
+
+    @iris.node(inputs=["frame", "params:C"], outputs="model")
+    def fit(frame, C): ...
+
+Each node is checked as it is added (reused name, second producer, cycle: the
+engine does this in time proportional to the new node), so a definition error
+surfaces at import with the names involved. ``validate()`` then checks what
+needs the whole graph: inputs that nobody produces.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from . import _engine
+from .errors import PipelineError, UnknownParamError
+
+if TYPE_CHECKING:
+    from .runner import AnyRun
+
+__all__ = ["Node", "Pipeline", "all_registered", "registered"]
+
+PARAM_PREFIX = "params:"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One step of a pipeline: a function (or a planned concept step) and its datasets.
+
+    ``inputs`` keeps the declared order, including ``params:<name>`` entries; the
+    function receives one positional argument per input. ``returns_tuple`` is true
+    when outputs were declared as a list: the function then returns a tuple.
+    """
+
+    name: str
+    func: Callable[..., Any] | None
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    retries: int = 0
+    timeout: float | None = None
+    cache: bool = True
+    description: str = ""
+    is_concept: bool = False
+    returns_tuple: bool = False
+    id: int = field(default=-1, compare=False)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Names of the pipeline params this node reads (without the ``params:`` prefix)."""
+        return tuple(i[len(PARAM_PREFIX) :] for i in self.inputs if i.startswith(PARAM_PREFIX))
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """Input dataset names (params left out)."""
+        return tuple(i for i in self.inputs if not i.startswith(PARAM_PREFIX))
+
+
+def _first_paragraph(doc: str | None) -> str:
+    if not doc:
+        return ""
+    text = inspect.cleandoc(doc)
+    return text.split("\n\n", 1)[0].replace("\n", " ").strip()
+
+
+def _as_names(value: str | Iterable[str] | None, what: str, node: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise PipelineError(f"node '{node}': {what} must be non-empty strings, got {name!r}")
+    return names
+
+
+def _parameter_names(func: Callable[..., Any], node: str) -> tuple[str, ...]:
+    names = []
+    for p in inspect.signature(func).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise PipelineError(
+                f"node '{node}': cannot infer inputs from *{p.name}/**{p.name}; pass inputs=[...]"
+            )
+        names.append(p.name)
+    return tuple(names)
+
+
+# Pipelines by name, so the CLI, the site and worker processes find them again.
+_registry: dict[str, Pipeline] = {}
+_registry_lock = threading.Lock()
+
+
+def registered(name: str) -> Pipeline | None:
+    """The pipeline registered under ``name``, or None."""
+    return _registry.get(name)
+
+
+def all_registered() -> list[Pipeline]:
+    """Every registered pipeline, sorted by name."""
+    return sorted(_registry.values(), key=lambda p: p.name)
+
+
+def _register(pipeline: Pipeline) -> None:
+    with _registry_lock:
+        existing = _registry.get(pipeline.name)
+        # A module that is imported again (tests reload modules, autoreload) redefines
+        # its pipelines: the newer definition wins. Two modules claiming one name is a bug.
+        if existing is not None and existing.module != pipeline.module:
+            raise PipelineError(
+                f"pipeline name '{pipeline.name}' is already defined in module "
+                f"'{existing.module}' (redefined in '{pipeline.module}')"
+            )
+        _registry[pipeline.name] = pipeline
+
+
+class Pipeline:
+    """A named DAG of nodes with default parameters.
+
+    Nodes are added with the :meth:`node` decorator (which returns the function
+    unchanged) and planned steps with :meth:`concept`. ``run()`` executes it.
+    """
+
+    def __init__(
+        self, name: str, description: str = "", params: Mapping[str, Any] | None = None
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise PipelineError(f"a pipeline needs a non-empty name, got {name!r}")
+        self.name = name
+        self.description = description
+        self.params: dict[str, Any] = dict(params or {})
+        frame = sys._getframe(1)
+        self.module: str = frame.f_globals.get("__name__", "__main__")
+        self.graph = _engine.Graph()
+        self._nodes: list[Node] = []
+        self._by_name: dict[str, Node] = {}
+        _register(self)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name!r}: {len(self._nodes)} nodes>"
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes in declaration order (which is also their engine id order)."""
+        return list(self._nodes)
+
+    def __getitem__(self, name: str) -> Node:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"pipeline '{self.name}' has no node '{name}'") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    @overload
+    def node(self, func: F, /) -> F: ...
+
+    @overload
+    def node(
+        self,
+        func: None = None,
+        /,
+        *,
+        outputs: str | Sequence[str] | None = None,
+        inputs: str | Sequence[str] | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: str | Sequence[str] = (),
+        retries: int = 0,
+        timeout: float | None = None,
+        cache: bool = True,
+    ) -> Callable[[F], F]: ...
+
+    def node(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        outputs: str | Sequence[str] | None = None,
+        inputs: str | Sequence[str] | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: str | Sequence[str] = (),
+        retries: int = 0,
+        timeout: float | None = None,
+        cache: bool = True,
+    ) -> F | Callable[[F], F]:
+        """Add a function as a node; usable bare (``@p.node``) or with options.
+
+        ``inputs`` default to the function's parameter names; ``outputs`` is one
+        dataset name or a list (the function then returns a tuple of that length).
+        Returns the function unchanged so it stays callable in unit tests.
+        """
+
+        def decorate(f: F) -> F:
+            node_name = name or getattr(f, "__name__", None)
+            if not node_name:
+                raise PipelineError(f"cannot name node for {f!r}; pass name=...")
+            declared_inputs = (
+                _parameter_names(f, node_name)
+                if inputs is None
+                else _as_names(inputs, "inputs", node_name)
+            )
+            if retries < 0:
+                raise PipelineError(f"node '{node_name}': retries must be >= 0, got {retries}")
+            if timeout is not None and timeout <= 0:
+                raise PipelineError(f"node '{node_name}': timeout must be > 0, got {timeout}")
+            self._add(
+                Node(
+                    name=node_name,
+                    func=f,
+                    inputs=declared_inputs,
+                    outputs=_as_names(outputs, "outputs", node_name),
+                    tags=_as_names(tags, "tags", node_name),
+                    retries=int(retries),
+                    timeout=timeout,
+                    cache=cache,
+                    description=(
+                        description if description is not None else _first_paragraph(f.__doc__)
+                    ),
+                    returns_tuple=outputs is not None and not isinstance(outputs, str),
+                )
+            )
+            return f
+
+        if func is not None:
+            return decorate(func)
+        return decorate
+
+    def concept(
+        self,
+        name: str,
+        *,
+        inputs: str | Sequence[str] = (),
+        outputs: str | Sequence[str] = (),
+        description: str = "",
+        tags: str | Sequence[str] = (),
+    ) -> Node:
+        """Declare a planned step with no code yet: drawn and validated, never run.
+
+        A run stops cleanly before it; its descendants are recorded as not started.
+        """
+        return self._add(
+            Node(
+                name=name,
+                func=None,
+                inputs=_as_names(inputs, "inputs", name),
+                outputs=_as_names(outputs, "outputs", name),
+                tags=_as_names(tags, "tags", name),
+                cache=False,
+                description=description,
+                is_concept=True,
+                returns_tuple=not isinstance(outputs, str),
+            )
+        )
+
+    def _add(self, node: Node) -> Node:
+        for param in node.params:
+            if param not in self.params:
+                known = ", ".join(sorted(self.params)) or "none"
+                raise UnknownParamError(
+                    f"node '{node.name}' reads params:{param}, but pipeline '{self.name}' "
+                    f"has no param '{param}' (known: {known})"
+                )
+        # The engine checks the name, the producers and cycles for this node only.
+        node_id = self.graph.add_node(
+            node.name, list(node.inputs), list(node.outputs), list(node.tags), node.is_concept
+        )
+        stored = Node(
+            name=node.name,
+            func=node.func,
+            inputs=node.inputs,
+            outputs=node.outputs,
+            tags=node.tags,
+            retries=node.retries,
+            timeout=node.timeout,
+            cache=node.cache,
+            description=node.description,
+            is_concept=node.is_concept,
+            returns_tuple=node.returns_tuple,
+            id=node_id,
+        )
+        self._nodes.append(stored)
+        self._by_name[stored.name] = stored
+        return stored
+
+    def validate(self) -> None:
+        """Check the whole graph: raises MissingInputError naming the input and its reader."""
+        self.graph.validate()
+
+    def run(self, **options: Any) -> AnyRun:
+        """Run the pipeline; options are those of :func:`django_mlops.runner.run_pipeline`.
+
+        Example: ``run = iris.run(params={"C": 0.5}, executor="threads")``.
+        """
+        from .runner import run_pipeline
+
+        return run_pipeline(self, **options)

@@ -1,0 +1,229 @@
+"""Defining pipelines: the decorator, concept steps, definition errors, discovery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import django_mlops
+from django_mlops import (
+    CycleError,
+    DuplicateNodeError,
+    DuplicateOutputError,
+    MissingInputError,
+    Pipeline,
+    PipelineError,
+)
+from django_mlops.discovery import get_pipeline, import_file, load_pipeline
+from django_mlops.errors import PipelineNotFound, UnknownParamError
+
+
+def test_node_returns_function_unchanged_and_defaults() -> None:
+    p = Pipeline("defs", params={"C": 1.0})
+
+    def fit(train, C):  # type: ignore[no-untyped-def]
+        """Fit the model.
+
+        Longer text that is not part of the description.
+        """
+        return (train, C)
+
+    decorated = p.node(outputs="model")(fit)
+    assert decorated is fit
+    assert fit("t", 2) == ("t", 2)
+    node = p["fit"]
+    assert node.inputs == ("train", "C") and node.outputs == ("model",)
+    assert node.description == "Fit the model."
+    assert (node.retries, node.timeout, node.cache, node.is_concept) == (0, None, True, False)
+    assert node.returns_tuple is False
+
+
+def test_bare_decorator_and_options() -> None:
+    p = Pipeline("bare", params={"seed": 0})
+
+    @p.node(outputs="frame")
+    def frame():  # type: ignore[no-untyped-def]
+        return 1
+
+    @p.node(
+        inputs=["frame", "params:seed"],
+        outputs=["train", "test"],
+        name="split_data",
+        description="Split",
+        tags="prep",
+        retries=2,
+        timeout=5,
+        cache=False,
+    )
+    def split(frame, seed):  # type: ignore[no-untyped-def]
+        return frame, seed
+
+    assert [n.name for n in p.nodes][:2] == ["frame", "split_data"]
+    node = p["split_data"]
+    assert node.params == ("seed",) and node.datasets == ("frame",)
+    assert node.tags == ("prep",) and node.retries == 2 and node.timeout == 5
+    assert node.cache is False and node.returns_tuple is True
+
+    @p.node
+    def report(train, test):  # type: ignore[no-untyped-def]
+        return None
+
+    assert p["report"].inputs == ("train", "test") and p["report"].outputs == ()
+    assert p.graph.node_count == 3
+    p.validate()
+
+
+def test_concept_step_is_a_node_without_code() -> None:
+    p = Pipeline("with_concept")
+    p.node(outputs="model")(lambda: 1)  # named <lambda>
+    node = p.concept("explain", inputs=["model"], outputs="report", description="SHAP report")
+    assert node.is_concept and node.func is None and node.description == "SHAP report"
+    assert p.graph.is_concept(node.id) and node.id == 1
+    p.validate()
+
+
+def test_cycle_is_reported_with_its_path() -> None:
+    p = Pipeline("cyclic")
+    p.node(inputs=["c"], outputs="a", name="first")(lambda c: c)
+    p.node(inputs=["a"], outputs="b", name="second")(lambda a: a)
+    with pytest.raises(CycleError) as info:
+        p.node(inputs=["b"], outputs="c", name="third")(lambda b: b)
+    cycle = info.value.cycle
+    assert cycle[0] == cycle[-1] and set(cycle) == {"first", "second", "third"}
+    for name in ("first", "second", "third"):
+        assert name in str(info.value)
+    # The rejected node left the pipeline unchanged.
+    assert [n.name for n in p.nodes] == ["first", "second"]
+
+
+def test_missing_input_names_dataset_and_reader() -> None:
+    p = Pipeline("missing")
+    p.node(inputs=["nowhere"], outputs="out", name="reader")(lambda x: x)
+    with pytest.raises(MissingInputError) as info:
+        p.validate()
+    assert (info.value.node, info.value.dataset) == ("reader", "nowhere")
+    assert "nowhere" in str(info.value) and "reader" in str(info.value)
+
+
+def test_duplicate_producer() -> None:
+    p = Pipeline("dup_out")
+    p.node(outputs="model", name="fit_a")(lambda: 1)
+    with pytest.raises(DuplicateOutputError) as info:
+        p.node(outputs="model", name="fit_b")(lambda: 2)
+    assert info.value.dataset == "model"
+    assert sorted(info.value.producers) == ["fit_a", "fit_b"]
+
+
+def test_reused_node_name() -> None:
+    p = Pipeline("dup_node")
+    p.node(outputs="a", name="step")(lambda: 1)
+    with pytest.raises(DuplicateNodeError) as info:
+        p.node(outputs="b", name="step")(lambda: 2)
+    assert info.value.node == "step" and "step" in str(info.value)
+
+
+def test_unknown_param_names_node_and_param() -> None:
+    p = Pipeline("params_check", params={"C": 1.0})
+    with pytest.raises(UnknownParamError) as info:
+        p.node(inputs=["params:gamma"], outputs="m", name="fit")(lambda g: g)
+    assert str(info.value) == (
+        "node 'fit' reads params:gamma, but pipeline 'params_check' has no param 'gamma' (known: C)"
+    )
+    assert isinstance(info.value, PipelineError) and isinstance(info.value, ValueError)
+
+
+def test_bad_options_are_rejected() -> None:
+    p = Pipeline("bad_options")
+    with pytest.raises(PipelineError, match="retries must be >= 0"):
+        p.node(outputs="a", retries=-1)(lambda: 1)
+    with pytest.raises(PipelineError, match="timeout must be > 0"):
+        p.node(outputs="a", timeout=0)(lambda: 1)
+    with pytest.raises(PipelineError, match=r"cannot infer inputs from \*args"):
+        p.node(outputs="a")(lambda *args: 1)
+
+
+def test_registry_replaces_same_module_and_refuses_other_module(tmp_path: Path) -> None:
+    first = Pipeline("registry_case")
+    second = Pipeline("registry_case")
+    assert get_pipeline("registry_case") is second and first is not second
+    other = tmp_path / "other_registry_module.py"
+    other.write_text("from django_mlops import Pipeline\nPipeline('registry_case')\n")
+    with pytest.raises(PipelineError, match="already defined in module"):
+        import_file(other)
+
+
+def test_load_pipeline_references(tmp_path: Path) -> None:
+    path = tmp_path / "user_pipelines_a.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            from django_mlops import Pipeline
+            demo = Pipeline("file_demo")
+            @demo.node(outputs="x")
+            def make():
+                return 1
+            """
+        )
+    )
+    by_file = load_pipeline(f"{path}:demo")
+    assert by_file.name == "file_demo"
+    assert load_pipeline(str(path)) is by_file  # the only pipeline in the file
+    assert load_pipeline("file_demo") is by_file
+    assert load_pipeline("user_pipelines_a:demo") is by_file  # its stable module name
+    assert by_file["make"].func.__module__ == "user_pipelines_a"  # type: ignore[union-attr]
+    with pytest.raises(PipelineNotFound, match="no pipeline named 'nope'"):
+        load_pipeline("nope")
+    with pytest.raises(PipelineNotFound, match="has no pipeline 'other'"):
+        load_pipeline(f"{path}:other")
+
+
+def test_import_without_django_settings() -> None:
+    code = (
+        "import django_mlops\n"
+        "from django_mlops import Pipeline, log_metric\n"
+        "p = Pipeline('standalone', params={'k': 1})\n"
+        "@p.node(inputs=['params:k'], outputs='v')\n"
+        "def f(k):\n"
+        "    log_metric('m', 1.0)\n"
+        "    return k\n"
+        "r = p.run(record=False)\n"
+        "print(r.status, r.output('v'))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "succeeded 1"
+
+
+def test_public_api() -> None:
+    for name in django_mlops.__all__:
+        assert getattr(django_mlops, name) is not None
+    with pytest.raises(AttributeError):
+        django_mlops.not_a_name  # noqa: B018
+
+
+def test_definition_is_linear_in_nodes() -> None:
+    import time
+
+    def build(n: int) -> float:
+        p = Pipeline(f"scale_{n}")
+        start = time.perf_counter()
+        for i in range(n):
+            inputs = [f"d{i - 1}"] if i else []
+            p.node(inputs=inputs, outputs=f"d{i}", name=f"n{i}")(_identity)
+        return time.perf_counter() - start
+
+    build(500)
+    small, large = build(2000), build(8000)
+    # Quadratic construction would make the 4x larger pipeline take ~16x as long.
+    assert large < small * 8
+
+
+def _identity(*args: object) -> object:
+    return args[0] if args else None
