@@ -66,7 +66,8 @@ std::uint64_t Graph::Impl::place(std::span<const NodeId> parents, std::span<cons
       std::vector<NodeId> reached;
       NodeId closing = detail::kNone;
       for (NodeId c : children) {
-        if (g.label[c] > lower || closing != detail::kNone) continue;
+        // A child already reached from an earlier child is not a new root.
+        if (g.label[c] > lower || closing != detail::kNone || mark[c] == forward) continue;
         via[c] = detail::kNone;
         if (mark[c] == is_parent) {
           closing = c;
