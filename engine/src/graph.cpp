@@ -46,6 +46,7 @@ void Graph::Impl::check(const NodeSpec& spec) {
   if (data.nodes.find(spec.name)) {
     throw DuplicateNodeError("node name " + quoted(spec.name) + " is used twice", spec.name);
   }
+  output_ids.assign(spec.outputs.size(), detail::kNone);
   for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
     const std::string& out = spec.outputs[i];
     if (out.empty() || is_param(out)) {
@@ -53,7 +54,9 @@ void Graph::Impl::check(const NodeSpec& spec) {
                           quoted(out) + " (empty, or reserved for parameters)");
     }
     std::string first;
-    if (auto d = data.datasets.find(out); d && data.producer[*d] != detail::kNone) {
+    const auto d = data.datasets.find(out);
+    output_ids[i] = d ? *d : detail::kNone;
+    if (d && data.producer[*d] != detail::kNone) {
       first = data.nodes.name(data.producer[*d]);
     } else if (std::find(spec.outputs.begin(), spec.outputs.begin() + static_cast<long>(i), out) !=
                spec.outputs.begin() + static_cast<long>(i)) {
@@ -77,13 +80,14 @@ void Graph::Impl::check(const NodeSpec& spec) {
 
 NodeId Graph::Impl::append(const NodeSpec& spec) {
   const auto id = static_cast<NodeId>(data.node_count());
-  data.nodes.intern(spec.name);
-  for (const std::string& in : spec.inputs) {
+  data.nodes.insert_new(spec.name);
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    const std::string& in = spec.inputs[i];
     if (is_param(in)) {
       data.param_id.push_back(data.param_names.intern(std::string_view(in).substr(7)));
       continue;
     }
-    const DatasetId d = data.datasets.intern(in);
+    const DatasetId d = input_ids[i] != detail::kNone ? input_ids[i] : data.datasets.intern(in);
     if (d == data.producer.size()) {
       data.producer.push_back(detail::kNone);
       data.first_reader.push_back(detail::kNone);
@@ -94,8 +98,10 @@ NodeId Graph::Impl::append(const NodeSpec& spec) {
     data.in_next.push_back(data.first_reader[d]);
     data.first_reader[d] = entry;
   }
-  for (const std::string& out : spec.outputs) {
-    const DatasetId d = data.datasets.intern(out);
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    // Known ids are reused; a new name may still equal an input added just above.
+    const DatasetId d =
+        output_ids[i] != detail::kNone ? output_ids[i] : data.datasets.intern(spec.outputs[i]);
     if (d == data.producer.size()) {
       data.producer.push_back(detail::kNone);
       data.first_reader.push_back(detail::kNone);
@@ -162,22 +168,26 @@ NodeId Graph::add_node(const NodeSpec& spec) {
   m.check(spec);
   const auto& g = m.data;
   // The new node's would-be parents and children among existing nodes.
-  std::vector<NodeId> parents;
-  std::vector<NodeId> children;
-  for (const std::string& in : spec.inputs) {
-    if (is_param(in)) continue;
-    if (auto d = g.datasets.find(in); d && g.producer[*d] != detail::kNone) {
-      parents.push_back(g.producer[*d]);
-    }
+  std::vector<NodeId>& parents = m.new_parents;
+  std::vector<NodeId>& children = m.new_children;
+  parents.clear();
+  children.clear();
+  m.input_ids.assign(spec.inputs.size(), detail::kNone);
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    if (is_param(spec.inputs[i])) continue;
+    const auto d = g.datasets.find(spec.inputs[i]);
+    if (!d) continue;
+    m.input_ids[i] = *d;
+    if (g.producer[*d] != detail::kNone) parents.push_back(g.producer[*d]);
   }
-  for (const std::string& out : spec.outputs) {
-    if (auto d = g.datasets.find(out)) {
-      for (std::uint32_t e = g.first_reader[*d]; e != detail::kNone; e = g.in_next[e]) {
-        children.push_back(g.in_owner[e]);
-      }
+  for (std::uint32_t d : m.output_ids) {
+    if (d == detail::kNone) continue;
+    for (std::uint32_t e = g.first_reader[d]; e != detail::kNone; e = g.in_next[e]) {
+      children.push_back(g.in_owner[e]);
     }
   }
   auto dedupe = [](std::vector<NodeId>& ids) {
+    if (ids.size() < 2) return;
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   };

@@ -99,6 +99,12 @@ struct Graph::Impl {
   std::vector<std::uint32_t> mark;
   std::vector<NodeId> via;
   std::uint32_t stamp = 0;
+  // Per add_node, the ids of the spec's datasets found by the checks (kNone
+  // for new ones and for parameters), so each name is looked up once.
+  std::vector<std::uint32_t> input_ids;
+  std::vector<std::uint32_t> output_ids;
+  std::vector<NodeId> new_parents;
+  std::vector<NodeId> new_children;
 
   mutable std::mutex views_mutex;
   mutable std::atomic<bool> views_ready{false};

@@ -20,33 +20,51 @@ class NameTable {
   const std::vector<std::string>& names() const noexcept { return names_; }
 
   std::optional<std::uint32_t> find(std::string_view name) const {
+    return find(name, hash_of(name));
+  }
+
+ private:
+  std::optional<std::uint32_t> find(std::string_view name, std::uint64_t hash) const {
     if (slots_.empty()) return std::nullopt;
-    const std::uint64_t hash = hash_of(name);
+    const std::uint64_t tag = hash >> 32;
     for (std::size_t slot = hash & mask(); slots_[slot] != kEmpty; slot = (slot + 1) & mask()) {
-      const std::uint32_t id = slots_[slot];
-      if (hashes_[id] == hash && names_[id] == name) return id;
+      const std::uint64_t entry = slots_[slot];
+      const auto id = static_cast<std::uint32_t>(entry);
+      if ((entry >> 32) == tag && names_[id] == name) return id;
     }
     return std::nullopt;
   }
 
+ public:
   // Returns the id of `name`, adding it if it is new.
   std::uint32_t intern(std::string_view name) {
-    if (auto found = find(name)) return *found;
-    // Grow at half load so probe sequences stay short.
-    if ((names_.size() + 1) * 2 > slots_.size())
+    const std::uint64_t hash = hash_of(name);
+    if (auto found = find(name, hash)) return *found;
+    // Grow at 3/4 load: linear probing stays short, and the table stays small.
+    if ((names_.size() + 1) * 4 > slots_.size() * 3) {
       rehash(std::max<std::size_t>(16, slots_.size() * 2));
+    }
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
-    hashes_.push_back(hash_of(name));
-    place(id);
+    place(id, hash);
+    return id;
+  }
+
+  // Adds a name the caller knows is new (skips the lookup).
+  std::uint32_t insert_new(std::string_view name) {
+    if ((names_.size() + 1) * 4 > slots_.size() * 3) {
+      rehash(std::max<std::size_t>(16, slots_.size() * 2));
+    }
+    const auto id = static_cast<std::uint32_t>(names_.size());
+    names_.emplace_back(name);
+    place(id, hash_of(name));
     return id;
   }
 
   void reserve(std::size_t count) {
     names_.reserve(count);
-    hashes_.reserve(count);
     std::size_t wanted = 16;
-    while (wanted < count * 2) wanted *= 2;
+    while (wanted * 3 < count * 4) wanted *= 2;
     if (wanted > slots_.size()) rehash(wanted);
   }
 
@@ -54,32 +72,32 @@ class NameTable {
   void truncate(std::size_t count) {
     if (count >= names_.size()) return;
     names_.resize(count);
-    hashes_.resize(count);
     rehash(slots_.size());
   }
 
  private:
-  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
+  // A slot holds (upper 32 bits of the hash) << 32 | id, so most mismatches
+  // are rejected without touching the name.
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
 
   static std::uint64_t hash_of(std::string_view name) {
     return std::hash<std::string_view>{}(name);
   }
   std::size_t mask() const noexcept { return slots_.size() - 1; }
 
-  void place(std::uint32_t id) {
-    std::size_t slot = hashes_[id] & mask();
+  void place(std::uint32_t id, std::uint64_t hash) {
+    std::size_t slot = hash & mask();
     while (slots_[slot] != kEmpty) slot = (slot + 1) & mask();
-    slots_[slot] = id;
+    slots_[slot] = ((hash >> 32) << 32) | id;
   }
 
   void rehash(std::size_t capacity) {
     slots_.assign(capacity, kEmpty);
-    for (std::uint32_t id = 0; id < names_.size(); ++id) place(id);
+    for (std::uint32_t id = 0; id < names_.size(); ++id) place(id, hash_of(names_[id]));
   }
 
   std::vector<std::string> names_;
-  std::vector<std::uint64_t> hashes_;  // kept so that growing never rehashes strings
-  std::vector<std::uint32_t> slots_;   // ids, or kEmpty
+  std::vector<std::uint64_t> slots_;
 };
 
 }  // namespace mlops::detail
