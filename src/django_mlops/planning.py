@@ -1,0 +1,225 @@
+"""Planning a run: resolve params, hash code, fingerprint, and ask the engine what to run.
+
+Nothing here executes user code or writes records. The database is read (which
+keys have stored outputs, and the previous run of each node to explain why a
+node runs again) through callables the runner passes in, so an in-memory run
+plans the same way with an empty store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import _engine
+from .errors import UnknownParamError
+from .pipeline import Node, Pipeline
+
+__all__ = [
+    "PreviousTask",
+    "RunPlan",
+    "explain_rerun",
+    "make_plan",
+    "param_digest",
+    "resolve_params",
+]
+
+# Engine plan action -> the scheduler's starting state (also the first recorded state).
+_INITIAL_STATE = {
+    "run": "pending",
+    "reuse": "cached",
+    "skip": "excluded",
+    "not_started": "not_started",
+}
+
+_REASON_WORDS = {
+    "forced": "caching turned off for this run",
+    "not_cacheable": "the node has cache=False",
+    "cached": "outputs stored under the same key",
+    "outside_selection": "outside the selection; its stored outputs are needed",
+    "not_needed": "outside the selection",
+    "concept": "a concept step (no code yet)",
+    "upstream_concept": "downstream of a concept step",
+}
+
+
+def resolve_params(pipeline: Pipeline, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The pipeline's default params overlaid by ``given``; unknown names are an error."""
+    params = dict(pipeline.params)
+    for key, value in (given or {}).items():
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise UnknownParamError(
+                f"pipeline '{pipeline.name}' has no param '{key}' (known: {known})"
+            )
+        params[key] = value
+    return params
+
+
+def param_digest(value: Any) -> str:
+    """SHA-256 of the value's canonical JSON (repr for values JSON cannot express)."""
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError):
+        text = "repr:" + repr(value)
+    return str(_engine.sha256_hex(text))
+
+
+def code_hashes(nodes: Sequence[Node]) -> list[str]:
+    """One code hash per node; concept steps hash to "".
+
+    Cached per function for this call only: a helper module reloaded between runs
+    must change the hash of an unchanged node function that uses it.
+    """
+    from .codehash import code_hash
+
+    cache: dict[int, str] = {}
+    hashes = []
+    for node in nodes:
+        func = node.func
+        if func is None:
+            hashes.append("")
+            continue
+        digest = cache.get(id(func))
+        if digest is None:
+            digest = cache[id(func)] = code_hash(func)
+        hashes.append(digest)
+    return hashes
+
+
+@dataclass(slots=True)
+class PreviousTask:
+    """What the latest earlier run of a node recorded, to say why it runs again."""
+
+    code_hash: str
+    key: str
+    input_keys: dict[str, str]
+    params: dict[str, Any]
+
+
+@dataclass
+class RunPlan:
+    """Everything decided before the first node runs; lists are indexed by node id."""
+
+    pipeline: Pipeline
+    params: dict[str, Any]
+    code_hashes: list[str]
+    keys: list[str]
+    raw_input_keys: list[list[str]]  # per node id, aligned with graph.inputs(id)
+    initial: list[str]  # NodeState names
+    reasons: list[str]  # engine Reason names
+    details: list[str]  # words for the reason
+    order: list[int]  # topological order of node ids
+
+    @property
+    def input_keys(self) -> list[dict[str, str]]:
+        """Per node id, {input dataset: its key}; built on first use (recorded runs only)."""
+        cached: list[dict[str, str]] | None = getattr(self, "_input_keys", None)
+        if cached is None:
+            graph = self.pipeline.graph
+            cached = [
+                dict(zip(graph.inputs(i), keys, strict=True))
+                for i, keys in enumerate(self.raw_input_keys)
+            ]
+            self._input_keys = cached
+        return cached
+
+    def initial_states(self) -> list[Any]:
+        """The engine NodeState values for the scheduler."""
+        states = _engine.NodeState
+        return [getattr(states, name) for name in self.initial]
+
+
+def explain_rerun(
+    node: Node,
+    code_hash: str,
+    input_keys: Mapping[str, str],
+    params: Mapping[str, Any],
+    previous: PreviousTask | None,
+) -> str:
+    """Words for why a node with no stored outputs runs: what changed since its last run."""
+    if previous is None:
+        return "first run"
+    changes = []
+    if previous.code_hash != code_hash:
+        changes.append("code changed")
+    for name in node.params:
+        if name not in previous.params or param_digest(previous.params[name]) != param_digest(
+            params[name]
+        ):
+            changes.append(f"param {name} changed")
+    for dataset, key in input_keys.items():
+        if previous.input_keys.get(dataset) != key:
+            changes.append(f"input '{dataset}' changed")
+    return ", ".join(changes) if changes else "no cache entry"
+
+
+def make_plan(
+    pipeline: Pipeline,
+    *,
+    params: Mapping[str, Any] | None = None,
+    only: Sequence[str] = (),
+    from_nodes: Sequence[str] = (),
+    to_nodes: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    no_cache: bool = False,
+    stored_keys: Callable[[Sequence[str]], Iterable[str]] | None = None,
+    previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None = None,
+) -> RunPlan:
+    """Decide what a run does: per node its key, starting state and the reason for it.
+
+    ``stored_keys(keys)`` returns the keys with stored outputs; ``previous_tasks(names)``
+    the latest earlier record of those nodes. Both default to "nothing stored".
+    """
+    pipeline.validate()
+    resolved = resolve_params(pipeline, params)
+    nodes = pipeline.nodes
+    graph = pipeline.graph
+    hashes = code_hashes(nodes)
+    digests = {name: param_digest(value) for name, value in resolved.items()}
+    keys, raw_input_keys = _engine.fingerprint(graph, hashes, digests)
+    stored = list(stored_keys(keys)) if stored_keys is not None and not no_cache else []
+    plan = _engine.plan(
+        graph,
+        keys,
+        stored,
+        [n.cache for n in nodes],
+        only=list(only),
+        from_nodes=list(from_nodes),
+        to_nodes=list(to_nodes),
+        tags=list(tags),
+        force=no_cache,
+    )
+    initial = [_INITIAL_STATE[a.name] for a in plan.actions]
+    reasons = [r.name for r in plan.reasons]
+    details = [_REASON_WORDS.get(r, "") for r in reasons]
+    run_plan = RunPlan(
+        pipeline=pipeline,
+        params=resolved,
+        code_hashes=hashes,
+        keys=list(keys),
+        raw_input_keys=raw_input_keys,
+        initial=initial,
+        reasons=reasons,
+        details=details,
+        order=list(graph.topological_order()),
+    )
+    if previous_tasks is not None:
+        rerun = [n.name for n, r in zip(nodes, reasons, strict=True) if r == "not_stored"]
+        previous = previous_tasks(rerun) if rerun else {}
+        input_keys = run_plan.input_keys if rerun else []
+        for node in nodes:
+            if reasons[node.id] == "not_stored":
+                details[node.id] = explain_rerun(
+                    node, hashes[node.id], input_keys[node.id], resolved, previous.get(node.name)
+                )
+    else:
+        # Nothing recorded to compare with: every node that runs for lack of a
+        # stored output is, as far as this run knows, running for the first time.
+        details = [
+            "first run" if r == "not_stored" else d for r, d in zip(reasons, details, strict=True)
+        ]
+        run_plan.details = details
+    return run_plan

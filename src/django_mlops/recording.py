@@ -1,0 +1,387 @@
+"""Writing a run's records in few, batched transactions.
+
+The Run row (and its Param rows) are written when the run starts. Everything
+else is buffered and written by ``flush()``: one transaction, one
+``executemany`` per table. The runner calls ``flush()`` at most every
+``RECORD_FLUSH_SECONDS`` and at the end, and its wait on the executor is bounded
+by that interval, so a finished task is on disk within about one interval: a
+coordinator that is killed loses at most the last interval's records (those
+nodes simply run again next time; outputs are content-addressed).
+
+The first flush inserts every TaskRun row in one statement, with the states
+reached by then; later flushes update the rows that changed. A run shorter than
+one interval therefore writes each task row once, in its final state, instead
+of inserting it and updating it again (half the database work on many small
+nodes). ``TaskOutput.key`` holds the producing node's key (its fingerprint),
+which is how a later run finds the outputs of a node it reuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from .artifacts import ArtifactStore, serialize
+from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
+from .planning import PreviousTask, RunPlan
+from .sqlbatch import TableWriter, rows_by
+
+if TYPE_CHECKING:
+    from .executors import TaskOutcome
+    from .pipeline import Pipeline
+
+__all__ = ["Recorder"]
+
+# What changes while a task runs; row layout of the buffered task updates.
+_UPDATE_COLUMNS = (
+    "state",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "duration",
+    "host",
+    "pid",
+    "stdout",
+    "stderr",
+    "log",
+    "error",
+    "traceback",
+)
+# What the plan decided; fixed for the run.
+_PLAN_COLUMNS = ("run", "node", "code_hash", "key", "input_keys", "reason", "reason_detail")
+_OUTPUT_COLUMNS = ("task", "run", "dataset", "key", "artifact")
+# Keep IN (...) lists well below SQLite's bound on query parameters.
+_IN_CHUNK = 900
+_HOST = socket.gethostname()
+_PID = os.getpid()
+
+
+def _when(value: Any) -> dt.datetime | None:
+    """A timezone-aware datetime from an epoch float or a datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(tz=dt.UTC)
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
+
+
+def _fresh_row(state: str) -> list[Any]:
+    return [state, 0, None, None, None, _HOST, None, "", "", "", "", ""]
+
+
+class Recorder:
+    """Writes one run's records; created before planning so planning can read the store."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.store = ArtifactStore()
+        self.run: Run
+        self.run_id = 0
+        self.plan: RunPlan
+        self.task_ids: list[int] = []  # per node id, once the TaskRun rows exist
+        self._rows: dict[int, list[Any]] = {}  # node id -> changed _UPDATE_COLUMNS values
+        self._states: list[str] = []  # per node id, the state last buffered or written
+        self._outputs: list[tuple[int, str, Any]] = []  # (node id, dataset, Serialized)
+        self._reused_rows: list[tuple[int, str, int]] = []  # (node id, dataset, artifact id)
+        self._metrics: list[list[Any]] = []  # node id in the task column until flushed
+        self._params: list[list[Any]] = []
+        self._logged: list[tuple[int | None, str, Any]] = []
+        self._reused: dict[str, Artifact] = {}  # dataset -> artifact of a reused producer
+        self._updates = TableWriter(TaskRun, _UPDATE_COLUMNS)
+
+    # Planning reads -------------------------------------------------------------------
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """The keys among ``keys`` whose node succeeded earlier (its outputs are stored)."""
+        stored = TaskRun.objects.filter(
+            run__pipeline=self.pipeline.name, state="succeeded"
+        ).values_list("key", flat=True)
+        return set(stored.distinct()) & set(keys)
+
+    def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
+        """The latest earlier TaskRun of each named node in this pipeline (two queries)."""
+        rows = TaskRun.objects.filter(run__pipeline=self.pipeline.name)
+        if len(names) <= _IN_CHUNK:
+            rows = rows.filter(node__in=names)
+        latest = rows.values("node").annotate(last=Max("id")).values_list("last", flat=True)
+        found = TaskRun.objects.filter(id__in=latest).values_list(
+            "node", "code_hash", "key", "input_keys", "run__params"
+        )
+        return {
+            node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
+            for node, code_hash, key, input_keys, params in found
+        }
+
+    # Start ----------------------------------------------------------------------------
+
+    def start(
+        self,
+        plan: RunPlan,
+        *,
+        selection: Mapping[str, list[str]],
+        executor: str,
+        no_cache: bool,
+        run: Run | None,
+        reproduces: Run | None,
+        retry_of: Run | None,
+    ) -> int:
+        """Create or take over a queued Run, with params; TaskRun rows come at the first flush."""
+        from .conf import mlops_settings
+        from .environment import capture_environment
+
+        environment = capture_environment(mlops_settings().PROJECT_ROOT)
+        nodes = plan.pipeline.nodes
+        self.plan = plan
+        fields: dict[str, Any] = {
+            "pipeline": plan.pipeline.name,
+            "status": "running",
+            "params": plan.params,
+            "selection": dict(selection),
+            "executor": executor,
+            "no_cache": no_cache,
+            "started_at": _now(),
+            "tasks_total": len(nodes),
+            "reproduces": reproduces,
+            "retry_of": retry_of,
+        }
+        run_fields = {f.name for f in Run._meta.fields}
+        fields.update({k: v for k, v in environment.items() if k in run_fields})
+        fields.setdefault("host", _HOST)
+        fields.setdefault("pid", _PID)
+        self._find_reused(plan)
+        with transaction.atomic():
+            if run is None:
+                run = Run.objects.create(**fields)
+            else:
+                for name, value in fields.items():
+                    setattr(run, name, value)
+                run.save()
+            TableWriter(Param, ("run", "key", "value")).insert(
+                [[run.pk, k, v] for k, v in plan.params.items()]
+            )
+        self.run, self.run_id = run, run.pk
+        self._states = list(plan.initial)
+        return int(run.pk)
+
+    def _find_reused(self, plan: RunPlan) -> None:
+        """Look up the stored outputs of every node the plan reuses (one query per 900 keys)."""
+        reuse = [n for n in plan.pipeline.nodes if plan.initial[n.id] == "cached"]
+        keys = list({plan.keys[n.id] for n in reuse})
+        found: dict[tuple[str, str], Artifact] = {}
+        for chunk in _chunks(keys):
+            for output in TaskOutput.objects.filter(key__in=chunk).select_related("artifact"):
+                found[(output.key, output.dataset)] = output.artifact
+        for node in reuse:
+            for dataset in node.outputs:
+                artifact = found.get((plan.keys[node.id], dataset))
+                if artifact is not None:  # a missing one is reported when a consumer needs it
+                    self._reused[dataset] = artifact
+                    self._reused_rows.append((node.id, dataset, artifact.pk))
+
+    def load_reused(self, dataset: str) -> Any:
+        """The stored value of a dataset produced by a reused node, verified by the store."""
+        artifact = self._reused.get(dataset)
+        if artifact is None:
+            raise LookupError(f"no stored artifact for dataset '{dataset}'")
+        return self.store.get(artifact)
+
+    # During the run -------------------------------------------------------------------
+
+    def task_started(self, node_id: int, attempt: int) -> None:
+        """A node was handed to the executor (attempt counts from 1)."""
+        row = self._rows.get(node_id)
+        if row is None:
+            row = self._rows[node_id] = _fresh_row("running")
+        row[0], row[1], row[2] = "running", attempt, _now()
+        self._states[node_id] = "running"
+
+    def serialize(self, values: Sequence[Any]) -> list[Any]:
+        """Serialize a node's outputs now, so an unserializable output fails that node."""
+        return [serialize(value) for value in values]
+
+    def task_succeeded(
+        self, node_id: int, outcome: TaskOutcome, datasets: Sequence[str], serialized: Sequence[Any]
+    ) -> None:
+        """Buffer a success with its outputs and tracking events."""
+        self._finish_row(node_id, "succeeded", outcome, "", "")
+        for dataset, item in zip(datasets, serialized, strict=True):
+            self._outputs.append((node_id, dataset, item))
+        if outcome.events:
+            self.events(node_id, outcome)
+
+    def task_failed(
+        self,
+        node_id: int,
+        state: str,
+        error: str,
+        traceback: str,
+        outcome: TaskOutcome | None,
+    ) -> None:
+        """Buffer a failed attempt (state ``retrying`` or ``failed``)."""
+        self._finish_row(node_id, state, outcome, error, traceback)
+        if outcome is not None and outcome.events:
+            self.events(node_id, outcome)
+
+    def _finish_row(
+        self, node_id: int, state: str, outcome: TaskOutcome | None, error: str, traceback: str
+    ) -> None:
+        row = self._rows.get(node_id)
+        if row is None:
+            row = self._rows[node_id] = _fresh_row(state)
+        row[0] = state
+        self._states[node_id] = state
+        if outcome is not None:
+            started = _when(outcome.started_at) or row[2]
+            finished = _when(outcome.finished_at) or _now()
+            row[2], row[3] = started, finished
+            row[4] = (finished - started).total_seconds() if started else None
+            row[5] = getattr(outcome, "host", "") or _HOST
+            row[6] = getattr(outcome, "pid", None)
+            row[7], row[8], row[9] = outcome.stdout or "", outcome.stderr or "", outcome.log or ""
+        else:
+            row[3] = _now()
+        row[10] = error.strip().splitlines()[-1][:1000] if error and error.strip() else ""
+        row[11] = traceback or ""
+
+    def events(self, node_id: int | None, outcome: TaskOutcome) -> None:
+        """Buffer the metrics, params and artifacts a task logged."""
+        for event in outcome.events or ():
+            if event.kind == "metric":
+                self._metrics.append(
+                    [
+                        self.run_id,
+                        node_id,
+                        event.key,
+                        float(event.value),
+                        event.step,
+                        _when(event.timestamp),
+                    ]
+                )
+            elif event.kind == "param":
+                self._params.append([self.run_id, event.key, event.value])
+            elif event.kind == "artifact":
+                self._logged.append((node_id, event.key, serialize(event.value)))
+
+    def cancel_requested(self) -> bool:
+        """Whether someone asked (``mlops cancel``) to stop this run."""
+        flag = Run.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True)
+        return bool(flag.first())
+
+    # Writing --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction."""
+        created = bool(self.task_ids)
+        if created and not (
+            self._rows or self._outputs or self._metrics or self._params or self._logged
+        ):
+            return
+        outputs, logged = self._outputs, self._logged
+        self._outputs, self._logged = [], []
+        artifacts = self._save_artifacts([s for _, _, s in outputs] + [s for _, _, s in logged])
+        rows, self._rows = self._rows, {}
+        metrics, self._metrics = self._metrics, []
+        params, self._params = self._params, []
+        with transaction.atomic():
+            if created:
+                self._updates.update([[*row, self.task_ids[n]] for n, row in rows.items()])
+            else:
+                self._create_tasks(rows)
+            ids = self.task_ids
+            output_rows = [
+                [ids[n], self.run_id, d, self.plan.keys[n], artifacts[s.sha256]]
+                for n, d, s in outputs
+            ]
+            output_rows += [
+                [ids[n], self.run_id, d, self.plan.keys[n], a] for n, d, a in self._reused_rows
+            ]
+            self._reused_rows = []
+            # Outputs in the same transaction as the state: a succeeded TaskRun always
+            # has its TaskOutput rows, which is what "stored" means to the next plan.
+            TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert(output_rows)
+            TableWriter(LoggedArtifact, ("run", "task", "name", "artifact", "created_at")).insert(
+                [
+                    [self.run_id, None if n is None else ids[n], name, artifacts[s.sha256], _now()]
+                    for n, name, s in logged
+                ]
+            )
+            for metric in metrics:
+                metric[1] = None if metric[1] is None else ids[metric[1]]
+            TableWriter(Metric, ("run", "task", "key", "value", "step", "timestamp")).insert(
+                metrics
+            )
+            TableWriter(Param, ("run", "key", "value")).insert(params, self._param_upsert())
+
+    def _create_tasks(self, rows: Mapping[int, list[Any]]) -> None:
+        """Insert every TaskRun row, in topological order (so id order reads meaningfully)."""
+        plan = self.plan
+        nodes = plan.pipeline.nodes
+        input_keys = plan.input_keys
+        states = self._states
+        values = []
+        for i in plan.order:
+            row = rows.get(i) or _fresh_row(states[i])
+            values.append(
+                [
+                    *row,
+                    self.run_id,
+                    nodes[i].name,
+                    plan.code_hashes[i],
+                    plan.keys[i],
+                    input_keys[i],
+                    plan.reasons[i],
+                    plan.details[i],
+                ]
+            )
+        TableWriter(TaskRun, _UPDATE_COLUMNS + _PLAN_COLUMNS).insert(values)
+        ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
+        self.task_ids = [ids[n.name] for n in nodes]
+
+    @staticmethod
+    def _param_upsert() -> str:
+        quote = connection.ops.quote_name
+        run, key, value = (quote(Param._meta.get_field(f).column) for f in ("run", "key", "value"))
+        return f"ON CONFLICT ({run}, {key}) DO UPDATE SET {value} = excluded.{value}"
+
+    def _save_artifacts(self, items: Sequence[Any]) -> dict[str, int]:
+        unique = {s.sha256: s for s in items}
+        if not unique:
+            return {}
+        saved = self.store.save_many(list(unique.values()))
+        return {a.sha256: a.pk for a in saved}
+
+    def finish(self, states: Sequence[str], status: str) -> None:
+        """Record final states (failure spread, cancels) and the run's status and timings."""
+        state_only: list[list[Any]] = []
+        for node_id, state in enumerate(states):
+            row = self._rows.get(node_id)
+            if row is not None:
+                row[0] = state
+            elif state != self._states[node_id] and self.task_ids:
+                # Settled by the scheduler without running (upstream_failed, cancelled).
+                state_only.append([state, self.task_ids[node_id]])
+            self._states[node_id] = state
+        self.flush()
+        TableWriter(TaskRun, ("state",)).update(state_only)
+        finished = _now()
+        run = self.run
+        run.status = status
+        run.finished_at = finished
+        if run.started_at is not None:
+            run.duration = (finished - run.started_at).total_seconds()
+        failed = [self.pipeline.nodes[i].name for i, s in enumerate(states) if s == "failed"]
+        if failed:
+            run.error = f"failed: {', '.join(failed)}"
+        run.save(update_fields=["status", "finished_at", "duration", "error"])

@@ -1,0 +1,172 @@
+"""Acting on past runs: reproduce, retry and cancel.
+
+``reproduce_run`` re-executes a run with its params and selection, caching off,
+and reports what differs now (code hashes, package versions, input keys) and
+whether every output came out byte-identical (same SHA-256).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .discovery import get_pipeline
+from .errors import RunError
+from .runner import run_pipeline
+
+if TYPE_CHECKING:
+    from .executors import Executor
+    from .models import Run
+
+__all__ = ["OutputComparison", "ReproduceReport", "cancel_run", "reproduce_run", "retry_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputComparison:
+    """One dataset's output in the original run and in the reproduction."""
+
+    dataset: str
+    original_sha256: str | None
+    new_sha256: str | None
+
+    @property
+    def identical(self) -> bool:
+        """Both runs produced the dataset, byte for byte the same."""
+        return self.original_sha256 is not None and self.original_sha256 == self.new_sha256
+
+
+@dataclass(slots=True)
+class ReproduceReport:
+    """What a reproduction found: what changed since the original run and how outputs compare."""
+
+    original: Run
+    run: Run
+    code_changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    package_changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    input_key_changes: dict[str, list[str]] = field(default_factory=dict)
+    outputs: list[OutputComparison] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """The reproduction succeeded and every output is byte-identical."""
+        return self.run.status == "succeeded" and all(o.identical for o in self.outputs)
+
+    def differences(self) -> list[str]:
+        """One line per difference found, empty when the runs agree completely."""
+        lines = [f"code of node '{n}' changed" for n in self.code_changes]
+        for name, (old, new) in self.package_changes.items():
+            lines.append(f"package {name}: {old or 'absent'} -> {new or 'absent'}")
+        for node, datasets in self.input_key_changes.items():
+            lines.append(f"node '{node}': inputs changed: {', '.join(datasets)}")
+        for output in self.outputs:
+            if not output.identical:
+                lines.append(f"output '{output.dataset}' differs")
+        if self.run.status != "succeeded":
+            lines.append(f"the reproduction {self.run.status}: {self.run.error}")
+        return lines
+
+    def __str__(self) -> str:
+        head = f"run {self.run.pk} reproduces run {self.original.pk}: " + (
+            "all outputs identical" if self.identical else "differences found"
+        )
+        return "\n".join([head, *("  " + line for line in self.differences())])
+
+
+def _load(run_id: int | Run) -> Run:
+    from .models import Run
+
+    if isinstance(run_id, Run):
+        return run_id
+    try:
+        return Run.objects.get(pk=run_id)
+    except Run.DoesNotExist:
+        raise RunError(f"no run with id {run_id}") from None
+
+
+def _selection(run: Run) -> dict[str, list[str]]:
+    selection: dict[str, Any] = run.selection or {}
+    return {
+        "only": list(selection.get("only", ())),
+        "from_nodes": list(selection.get("from", ())),
+        "to_nodes": list(selection.get("to", ())),
+        "tags": list(selection.get("tags", ())),
+    }
+
+
+def _outputs(run: Run) -> dict[str, str]:
+    from .models import TaskOutput
+
+    rows = TaskOutput.objects.filter(run=run).values_list("dataset", "artifact__sha256")
+    return dict(rows)
+
+
+def _tasks(run: Run) -> dict[str, tuple[str, dict[str, str]]]:
+    rows = run.task_runs.values_list("node", "code_hash", "input_keys")
+    return {node: (code_hash, dict(keys or {})) for node, code_hash, keys in rows}
+
+
+def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> ReproduceReport:
+    """Run ``run_id`` again with its params and selection (no cache) and compare."""
+    original = _load(run_id)
+    pipeline = get_pipeline(original.pipeline)
+    new = run_pipeline(
+        pipeline,
+        params=original.params,
+        executor=executor or original.executor or None,
+        no_cache=True,
+        reproduces=original,
+        **_selection(original),
+    )
+    run: Run = new  # type: ignore[assignment]
+    report = ReproduceReport(original=original, run=run)
+    old_tasks, new_tasks = _tasks(original), _tasks(run)
+    for node, (old_hash, old_inputs) in old_tasks.items():
+        if node not in new_tasks:
+            continue
+        new_hash, new_inputs = new_tasks[node]
+        if old_hash != new_hash:
+            report.code_changes[node] = (old_hash, new_hash)
+        changed = sorted(d for d in new_inputs if old_inputs.get(d) != new_inputs[d])
+        if changed:
+            report.input_key_changes[node] = changed
+    old_packages: dict[str, str] = original.packages or {}
+    new_packages: dict[str, str] = run.packages or {}
+    for name in sorted(set(old_packages) | set(new_packages)):
+        if old_packages.get(name) != new_packages.get(name):
+            report.package_changes[name] = (old_packages.get(name), new_packages.get(name))
+    old_outputs, new_outputs = _outputs(original), _outputs(run)
+    for dataset in sorted(set(old_outputs) | set(new_outputs)):
+        report.outputs.append(
+            OutputComparison(dataset, old_outputs.get(dataset), new_outputs.get(dataset))
+        )
+    return report
+
+
+def retry_run(run_id: int | Run, executor: str | Executor | None = None) -> Run:
+    """Run a past run again with its params and selection, reusing finished work (cache on)."""
+    original = _load(run_id)
+    pipeline = get_pipeline(original.pipeline)
+    run = run_pipeline(
+        pipeline,
+        params=original.params,
+        executor=executor or original.executor or None,
+        retry_of=original,
+        **_selection(original),
+    )
+    return run  # type: ignore[return-value]
+
+
+def cancel_run(run_id: int | Run) -> Run:
+    """Ask a running run to stop (its runner sees the request at its next flush).
+
+    A queued run is cancelled at once; a finished run is an error.
+    """
+    run = _load(run_id)
+    if run.status == "queued":
+        type(run).objects.filter(pk=run.pk, status="queued").update(status="cancelled")
+    elif run.status == "running":
+        type(run).objects.filter(pk=run.pk).update(cancel_requested=True)
+    else:
+        raise RunError(f"run {run.pk} is {run.status}, not running: nothing to cancel")
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,148 @@
+"""Reading a run's results: its tasks, latest metrics and outputs.
+
+``run_tasks``, ``run_metrics`` and ``run_output`` back the ``Run.tasks``,
+``Run.metrics`` and ``Run.output()`` properties. Outputs of a run that just
+happened in this process are served from memory (the last few runs are kept);
+otherwise they are loaded from the artifact store, verified against their hash.
+``InMemoryRun`` is what ``run_pipeline(record=False)`` returns: the same reading
+surface with no database behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Run, TaskRun
+
+__all__ = [
+    "InMemoryRun",
+    "InMemoryTask",
+    "remember_outputs",
+    "run_metrics",
+    "run_output",
+    "run_tasks",
+]
+
+# Outputs of recent runs in this process, by run id: loading them back from the
+# store right after the run would cost a read and a hash for nothing.
+_RECENT_LIMIT = 8
+_recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def remember_outputs(run_id: int, values: dict[str, Any]) -> None:
+    """Keep a finished run's in-memory dataset values for ``run_output``."""
+    with _recent_lock:
+        _recent[run_id] = values
+        _recent.move_to_end(run_id)
+        while len(_recent) > _RECENT_LIMIT:
+            _recent.popitem(last=False)
+
+
+def run_tasks(run: Run) -> dict[str, TaskRun]:
+    """The run's task records by node name, in topological order.
+
+    The runner creates TaskRun rows in topological order, so id order is that order.
+    """
+    return {task.node: task for task in run.task_runs.order_by("id")}
+
+
+def run_metrics(run: Run) -> dict[str, float]:
+    """The latest value of each metric logged in the run (by step, then time)."""
+    latest: dict[str, float] = {}
+    for key, value in run.metric_records.order_by("timestamp", "id").values_list("key", "value"):
+        latest[key] = value
+    return latest
+
+
+def run_output(run: Run, dataset: str) -> Any:
+    """The value of ``dataset`` in ``run``: from memory if the run happened here, else the store.
+
+    Raises KeyError when the run has no such output; the store raises when the
+    artifact's bytes no longer match its SHA-256.
+    """
+    with _recent_lock:
+        values = _recent.get(run.pk)
+    if values is not None and dataset in values:
+        return values[dataset]
+    from .artifacts import ArtifactStore
+    from .models import TaskOutput
+
+    record = TaskOutput.objects.filter(run=run, dataset=dataset).select_related("artifact").first()
+    if record is None:
+        raise KeyError(f"run {run.pk} has no output '{dataset}'")
+    return ArtifactStore().get(record.artifact)
+
+
+@dataclass(slots=True)
+class InMemoryTask:
+    """One node's outcome in an unrecorded run (the fields of TaskRun that apply)."""
+
+    node: str
+    state: str
+    reason: str = ""
+    reason_detail: str = ""
+    code_hash: str = ""
+    key: str = ""
+    attempts: int = 0
+    duration: float | None = None
+    error: str = ""
+    traceback: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    log: str = ""
+
+
+class InMemoryRun:
+    """The result of ``run_pipeline(record=False)``: like a Run, with nothing in a database.
+
+    ``tasks`` is built on first access: a notebook or benchmark that only reads
+    ``status`` and ``output()`` does not pay for 10k task objects.
+    """
+
+    id = None
+    pk = None
+
+    def __init__(
+        self,
+        pipeline: str,
+        params: dict[str, Any],
+        status: str,
+        *,
+        duration: float,
+        values: dict[str, Any],
+        metrics: dict[str, float],
+        logged_params: dict[str, Any],
+        task_builder: Callable[[], dict[str, InMemoryTask]],
+    ) -> None:
+        self.pipeline = pipeline
+        self.params = params
+        self.status = status
+        self.duration = duration
+        self.metrics = metrics
+        self.logged_params = logged_params
+        self.error = ""
+        self._values = values
+        self._task_builder = task_builder
+        self._tasks: dict[str, InMemoryTask] | None = None
+
+    def __repr__(self) -> str:
+        return f"<InMemoryRun {self.pipeline!r} {self.status}>"
+
+    @property
+    def tasks(self) -> dict[str, InMemoryTask]:
+        """Each node's outcome by name, in topological order."""
+        if self._tasks is None:
+            self._tasks = self._task_builder()
+        return self._tasks
+
+    def output(self, dataset: str) -> Any:
+        """The value a node produced for ``dataset`` in this run."""
+        if dataset.startswith("params:") or dataset not in self._values:
+            raise KeyError(f"this run has no output '{dataset}'")
+        return self._values[dataset]

@@ -1,0 +1,186 @@
+"""Running a pipeline: plan, start the records, drive the execution loop, finish.
+
+``run_pipeline`` is the one entry point (``Pipeline.run``, the CLI, workers and
+``reproduce`` call it). ``run_pipeline(record=False)`` runs the same loop with no
+database and returns an ``InMemoryRun``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from .execution import Execution, RunEvent
+from .pipeline import Pipeline
+from .planning import RunPlan, make_plan
+from .results import InMemoryRun, InMemoryTask, remember_outputs
+
+if TYPE_CHECKING:
+    from .executors import Executor
+    from .models import Run
+    from .recording import Recorder
+
+__all__ = ["AnyRun", "RunEvent", "run_pipeline"]
+
+AnyRun = Union["Run", InMemoryRun]
+
+
+def _setting(name: str, fallback: Any) -> Any:
+    """A MLOPS setting, or ``fallback`` when Django is not configured (notebooks, record=False)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return fallback
+    from .conf import mlops_settings
+
+    return getattr(mlops_settings(), name)
+
+
+def _resolve_executor(
+    executor: str | Executor | None, max_workers: int | None
+) -> tuple[Executor, str, bool]:
+    """The executor to use, its name, and whether this run owns (and shuts down) it."""
+    from .executors import get_executor
+
+    if executor is None or isinstance(executor, str):
+        name = executor or _setting("DEFAULT_EXECUTOR", "inline")
+        workers = max_workers or _setting("MAX_WORKERS", None)
+        return get_executor(name, workers), name, True
+    return executor, getattr(executor, "name", type(executor).__name__), False
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    params: Mapping[str, Any] | None = None,
+    executor: str | Executor | None = None,
+    max_workers: int | None = None,
+    only: Sequence[str] = (),
+    from_nodes: Sequence[str] = (),
+    to_nodes: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    no_cache: bool = False,
+    record: bool = True,
+    on_event: Callable[[RunEvent], None] | None = None,
+    run: Run | None = None,
+    reproduces: Run | None = None,
+    retry_of: Run | None = None,
+) -> AnyRun:
+    """Run ``pipeline`` once and return its record.
+
+    With ``record=True`` (the default) the run, every task, output, param and
+    metric are written to the database and outputs to the artifact store; a node
+    whose outputs are stored under the same key is reused (``cached``) unless
+    ``no_cache``. ``run`` executes an existing queued Run row instead of creating
+    one. With ``record=False`` nothing is stored and an ``InMemoryRun`` is returned.
+    Ctrl-C cancels the run (recorded as cancelled, finished work kept) and re-raises.
+    """
+    selection = {
+        "only": list(only),
+        "from": list(from_nodes),
+        "to": list(to_nodes),
+        "tags": list(tags),
+    }
+    recorder: Recorder | None = None
+    if record:
+        from .recording import Recorder
+
+        recorder = Recorder(pipeline)
+    try:
+        plan = make_plan(
+            pipeline,
+            params=params,
+            only=only,
+            from_nodes=from_nodes,
+            to_nodes=to_nodes,
+            tags=tags,
+            no_cache=no_cache,
+            stored_keys=recorder.stored_keys if recorder else None,
+            previous_tasks=recorder.previous_tasks if recorder else None,
+        )
+        executor_obj, executor_name, owned = _resolve_executor(executor, max_workers)
+    except Exception as exc:
+        if run is not None:  # a queued run that cannot start says why
+            type(run).objects.filter(pk=run.pk).update(status="failed", error=str(exc))
+        raise
+    flush_seconds = float(_setting("RECORD_FLUSH_SECONDS", 1.0))
+    run_id = None
+    if recorder is not None:
+        try:
+            run_id = recorder.start(
+                plan,
+                selection=selection,
+                executor=executor_name,
+                no_cache=no_cache,
+                run=run,
+                reproduces=reproduces,
+                retry_of=retry_of,
+            )
+        except BaseException:
+            if owned:
+                executor_obj.shutdown()
+            raise
+    execution = Execution(plan, executor_obj, recorder, on_event, run_id)
+    execution.emit("run_started", None, None)
+    ending: str | None = None  # set when the loop is left by an exception
+    try:
+        execution.loop(flush_seconds)
+    except KeyboardInterrupt:
+        ending = "cancelled"
+        execution.cancel()
+        raise
+    except BaseException:
+        # A bug or a failing store must not leave the run "running" forever.
+        ending = "failed"
+        execution.cancel()
+        raise
+    finally:
+        if owned:
+            executor_obj.shutdown()
+        states = execution.final_states()
+        status = ending or execution.status(states)
+        if recorder is not None:
+            recorder.finish(states, status)
+            remember_outputs(recorder.run_id, execution.values)
+        if ending is None:
+            execution.emit("run_finished", None, status)
+    if recorder is not None:
+        return recorder.run
+    return _in_memory_result(plan, execution, states, status)
+
+
+def _in_memory_result(
+    plan: RunPlan, execution: Execution, states: Sequence[str], status: str
+) -> InMemoryRun:
+    nodes = execution.nodes
+    attempts = execution.attempts
+    failures = execution.failures
+
+    def build_tasks() -> dict[str, InMemoryTask]:
+        tasks = {}
+        for node_id in plan.order:
+            error, traceback = failures.get(node_id, ("", ""))
+            tasks[nodes[node_id].name] = InMemoryTask(
+                node=nodes[node_id].name,
+                state=states[node_id],
+                reason=plan.reasons[node_id],
+                reason_detail=plan.details[node_id],
+                code_hash=plan.code_hashes[node_id],
+                key=plan.keys[node_id],
+                attempts=attempts[node_id],
+                error=error,
+                traceback=traceback,
+            )
+        return tasks
+
+    return InMemoryRun(
+        plan.pipeline.name,
+        plan.params,
+        status,
+        duration=time.monotonic() - execution.started,
+        values=execution.values,
+        metrics=execution.metrics,
+        logged_params=execution.logged_params,
+        task_builder=build_tasks,
+    )
