@@ -1,0 +1,162 @@
+"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``W001``).
+
+The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
+with a hint rather than raised from deep inside the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS
+
+__all__ = ["check_settings"]
+
+_DOCS = "See docs/settings.md."
+
+
+def _is_positive_number(value: Any, *, integer: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value > 0 and (isinstance(value, int) or not integer)
+
+
+def _check_storage(value: Any) -> list[CheckMessage]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or not value:
+        return [
+            Error("MLOPS['ARTIFACT_STORAGE'] must be a string.", hint=_DOCS, id="django_mlops.E006")
+        ]
+    if value in getattr(settings, "STORAGES", {}):
+        return []
+    try:
+        import_string(value)
+    except ImportError:
+        return [
+            Error(
+                f"MLOPS['ARTIFACT_STORAGE'] = {value!r} is neither a STORAGES alias nor an "
+                "importable Storage class.",
+                hint="Name a key of settings.STORAGES or a dotted path to a Storage class.",
+                id="django_mlops.E006",
+            )
+        ]
+    return []
+
+
+def _check_executors(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    executors = config.get("EXECUTORS", {})
+    if not isinstance(executors, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and "." in v for k, v in executors.items()
+    ):
+        errors.append(
+            Error(
+                "MLOPS['EXECUTORS'] must map executor names to dotted class paths.",
+                hint=_DOCS,
+                id="django_mlops.E004",
+            )
+        )
+        executors = {}
+    known = {**DEFAULTS["EXECUTORS"], **executors}
+    default = config.get("DEFAULT_EXECUTOR", DEFAULTS["DEFAULT_EXECUTOR"])
+    if default not in known:
+        errors.append(
+            Error(
+                f"MLOPS['DEFAULT_EXECUTOR'] = {default!r} is not a known executor.",
+                hint=f"Use one of {sorted(known)} or add it to MLOPS['EXECUTORS'].",
+                id="django_mlops.E003",
+            )
+        )
+    return errors
+
+
+def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    inline = config.get("INLINE_ARTIFACT_MAX_BYTES", 0)
+    if not isinstance(inline, int) or isinstance(inline, bool) or inline < 0:
+        errors.append(
+            Error(
+                "MLOPS['INLINE_ARTIFACT_MAX_BYTES'] must be an int >= 0.",
+                hint=_DOCS,
+                id="django_mlops.E002",
+            )
+        )
+    workers = config.get("MAX_WORKERS")
+    if workers is not None and not _is_positive_number(workers, integer=True):
+        errors.append(
+            Error(
+                "MLOPS['MAX_WORKERS'] must be a positive int or None.",
+                hint=_DOCS,
+                id="django_mlops.E005",
+            )
+        )
+    flush = config.get("RECORD_FLUSH_SECONDS", 1.0)
+    if not _is_positive_number(flush, integer=False):
+        errors.append(
+            Error(
+                "MLOPS['RECORD_FLUSH_SECONDS'] must be a positive number.",
+                hint=_DOCS,
+                id="django_mlops.E007",
+            )
+        )
+    modules = config.get("PIPELINE_MODULES", [])
+    if (
+        isinstance(modules, str)
+        or not isinstance(modules, Sequence)
+        or not all(isinstance(m, str) for m in modules)
+    ):
+        errors.append(
+            Error(
+                "MLOPS['PIPELINE_MODULES'] must be a list of strings.",
+                hint="Dotted module names or paths to .py files.",
+                id="django_mlops.E008",
+            )
+        )
+    for key in ("HOME", "PROJECT_ROOT"):
+        value = config.get(key)
+        if (
+            value is not None
+            and not isinstance(value, str | bytes)
+            and not hasattr(value, "__fspath__")
+        ):
+            errors.append(
+                Error(f"MLOPS['{key}'] must be a path or None.", hint=_DOCS, id="django_mlops.E009")
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Validate ``settings.MLOPS``."""
+    config = getattr(settings, "MLOPS", None)
+    if config is None:
+        return []
+    if not isinstance(config, dict):
+        return [
+            Error(
+                "settings.MLOPS must be a dict.",
+                hint="MLOPS = {'HOME': ..., ...}; see docs/settings.md.",
+                id="django_mlops.E001",
+            )
+        ]
+    messages: list[CheckMessage] = [
+        Warning(
+            f"Unknown key MLOPS[{key!r}] is ignored.",
+            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+            id="django_mlops.W001",
+        )
+        for key in sorted(k for k in config if k not in DEFAULTS)
+    ]
+    messages += _check_values(config)
+    messages += _check_executors(config)
+    messages += _check_storage(config.get("ARTIFACT_STORAGE"))
+    return messages

@@ -1,0 +1,116 @@
+"""The ``MLOPS`` settings dict, merged over documented defaults.
+
+Read settings through :func:`mlops_settings`; the merged result is cached and the
+cache is cleared when ``MLOPS`` (or ``BASE_DIR``/``STORAGES``) changes, so
+``override_settings(MLOPS={...})`` works in tests. Every key is documented in
+``docs/settings.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+__all__ = ["DEFAULTS", "MlopsSettings", "mlops_settings", "reset_settings"]
+
+# Each key's default; ``None`` means "computed at read time" (see _computed).
+DEFAULTS: dict[str, Any] = {
+    # Where standalone data lives; also the base of the default artifact folder.
+    "HOME": None,
+    # A STORAGES alias, a dotted Storage class path, or None for HOME/artifacts.
+    "ARTIFACT_STORAGE": None,
+    # Payloads up to this many bytes are kept in the Artifact row itself.
+    "INLINE_ARTIFACT_MAX_BYTES": 64 * 1024,
+    "DEFAULT_EXECUTOR": "inline",
+    "EXECUTORS": {
+        "inline": "django_mlops.executors.inline.InlineExecutor",
+        "threads": "django_mlops.executors.threads.ThreadExecutor",
+        "processes": "django_mlops.executors.processes.ProcessExecutor",
+        "celery": "django_mlops.executors.celery.CeleryExecutor",
+    },
+    # Workers for threads/processes; None means os.cpu_count().
+    "MAX_WORKERS": None,
+    # The runner writes buffered records at most this often.
+    "RECORD_FLUSH_SECONDS": 1.0,
+    # Modules (dotted names or .py paths) imported at startup besides apps' pipelines.py.
+    "PIPELINE_MODULES": [],
+    # Root of the user's project, for git commit/dirty; None: BASE_DIR or the cwd.
+    "PROJECT_ROOT": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MlopsSettings:
+    """The effective settings: ``MLOPS`` merged over :data:`DEFAULTS`, defaults computed."""
+
+    HOME: Path
+    ARTIFACT_STORAGE: str | None
+    INLINE_ARTIFACT_MAX_BYTES: int
+    DEFAULT_EXECUTOR: str
+    EXECUTORS: dict[str, str]
+    MAX_WORKERS: int
+    RECORD_FLUSH_SECONDS: float
+    PIPELINE_MODULES: list[str]
+    PROJECT_ROOT: Path
+    unknown_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """The folder of the default artifact storage (``HOME/artifacts``)."""
+        return self.HOME / "artifacts"
+
+
+def default_home() -> Path:
+    """``$MLOPS_HOME`` or ``./.mlops``, absolute."""
+    return Path(os.environ.get("MLOPS_HOME") or ".mlops").expanduser().resolve()
+
+
+def _computed(user: dict[str, Any]) -> dict[str, Any]:
+    merged = {**DEFAULTS, **{k: v for k, v in user.items() if k in DEFAULTS}}
+    merged["EXECUTORS"] = {**DEFAULTS["EXECUTORS"], **(user.get("EXECUTORS") or {})}
+    merged["HOME"] = (
+        Path(merged["HOME"]).expanduser().resolve() if merged["HOME"] else default_home()
+    )
+    if merged["PROJECT_ROOT"] is None:
+        merged["PROJECT_ROOT"] = getattr(settings, "BASE_DIR", None) or Path.cwd()
+    merged["PROJECT_ROOT"] = Path(merged["PROJECT_ROOT"])
+    if merged["MAX_WORKERS"] is None:
+        merged["MAX_WORKERS"] = os.cpu_count() or 1
+    merged["PIPELINE_MODULES"] = [str(m) for m in merged["PIPELINE_MODULES"]]
+    return merged
+
+
+@functools.cache
+def mlops_settings() -> MlopsSettings:
+    """The effective django-mlops settings (cached until a relevant setting changes).
+
+    >>> mlops_settings().DEFAULT_EXECUTOR
+    'inline'
+    """
+    user = getattr(settings, "MLOPS", None) or {}
+    if not isinstance(user, dict):
+        # checks.py reports this (E001); keep the app usable with the defaults meanwhile.
+        user = {}
+    unknown = tuple(sorted(k for k in user if k not in DEFAULTS))
+    return MlopsSettings(**_computed(user), unknown_keys=unknown)
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (and the artifact storage built from them)."""
+    mlops_settings.cache_clear()
+    from .artifacts.store import reset_storage
+
+    reset_storage()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"MLOPS", "BASE_DIR", "STORAGES", "MEDIA_ROOT"}:
+        reset_settings()

@@ -1,0 +1,305 @@
+"""The records: runs, task runs, artifacts, outputs, params and metrics.
+
+The schema follows docs/architecture.md ("Records"). Rows that the runner writes
+in bulk (``sqlbatch.TableWriter``) take their timestamps from ``default=``
+rather than ``auto_now_add``, because bulk writers fill missing columns from
+field defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+__all__ = [
+    "Artifact",
+    "LoggedArtifact",
+    "Metric",
+    "Param",
+    "Run",
+    "RunStatus",
+    "Serializer",
+    "TaskOutput",
+    "TaskRun",
+    "TaskState",
+]
+
+_SHA_LENGTH = 64
+_NAME_LENGTH = 200
+
+
+class RunStatus(models.TextChoices):
+    """The life of a run."""
+
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class TaskState(models.TextChoices):
+    """A task's state: the engine's ``NodeState`` member names."""
+
+    PENDING = "pending", "pending"
+    READY = "ready", "ready"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    CACHED = "cached", "cached"
+    FAILED = "failed", "failed"
+    RETRYING = "retrying", "retrying"
+    UPSTREAM_FAILED = "upstream_failed", "upstream failed"
+    NOT_STARTED = "not_started", "not started"
+    CANCELLED = "cancelled", "cancelled"
+    EXCLUDED = "excluded", "excluded"
+
+
+class Serializer(models.TextChoices):
+    """How an artifact's bytes encode its value."""
+
+    JSON = "json", "JSON"
+    NPY = "npy", "NumPy .npy"
+    PARQUET = "parquet", "Parquet"
+    JOBLIB = "joblib", "joblib"
+    BYTES = "bytes", "bytes"
+    TEXT = "text", "text"
+
+
+class Run(models.Model):
+    """One execution of a pipeline, with what is needed to reproduce it."""
+
+    pipeline = models.CharField(max_length=_NAME_LENGTH)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    selection = models.JSONField(
+        default=dict, blank=True, help_text="only/from/to/tags the run was limited to."
+    )
+    executor = models.CharField(max_length=64, blank=True)
+    no_cache = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mlops_runs",
+    )
+    error = models.TextField(blank=True)
+    git_commit = models.CharField(max_length=64, blank=True)
+    git_dirty = models.BooleanField(null=True, blank=True)
+    python_version = models.CharField(max_length=100, blank=True)
+    packages = models.JSONField(default=dict, blank=True, help_text="Distribution name → version.")
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    reproduces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reproductions"
+    )
+    # Not in the original table: `mlops retry` and `mlops cancel` need them.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    cancel_requested = models.BooleanField(default=False)
+    tasks_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["pipeline", "-created_at"], name="mlops_run_pipeline_idx"),
+            models.Index(fields=["status", "-created_at"], name="mlops_run_status_idx"),
+            models.Index(fields=["-created_at"], name="mlops_run_created_idx"),
+        ]
+        permissions = [("run_pipeline", "Can run pipelines")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline} #{self.pk} ({self.status})"
+
+    @property
+    def tasks(self) -> dict[str, TaskRun]:
+        """The task records by node name, in topological order."""
+        from .results import run_tasks
+
+        return run_tasks(self)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The latest value of each metric logged in this run."""
+        from .results import run_metrics
+
+        return run_metrics(self)
+
+    def output(self, dataset: str) -> Any:
+        """The value a node of this run produced for ``dataset`` (verified when loaded)."""
+        from .results import run_output
+
+        return run_output(self, dataset)
+
+
+class TaskRun(models.Model):
+    """One node of one run: its state, attempts, timings, captured output and identity."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="task_runs")
+    node = models.CharField(max_length=_NAME_LENGTH)
+    state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    code_hash = models.CharField(max_length=_SHA_LENGTH, blank=True)
+    key = models.CharField(max_length=_SHA_LENGTH, blank=True, help_text="The node's fingerprint.")
+    input_keys = models.JSONField(default=dict, blank=True, help_text="Dataset → key.")
+    reason = models.CharField(max_length=32, blank=True, help_text="Why it ran or was reused.")
+    reason_detail = models.TextField(blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "node"], name="mlops_taskrun_run_node_uniq")
+        ]
+        indexes = [
+            # Cache lookups: "has a node with this key succeeded before?"
+            models.Index(fields=["key", "state"], name="mlops_taskrun_key_state_idx"),
+            models.Index(fields=["node"], name="mlops_taskrun_node_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} in run #{self.run_id} ({self.state})"
+
+
+class Artifact(models.Model):
+    """A stored value, addressed by the SHA-256 of its serialized bytes."""
+
+    sha256 = models.CharField(max_length=_SHA_LENGTH, unique=True)
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    serializer = models.CharField(max_length=16, choices=Serializer.choices)
+    type_name = models.CharField(max_length=255, blank=True)
+    storage_name = models.CharField(
+        max_length=255, blank=True, help_text="Name in the artifact storage; blank when inline."
+    )
+    data = models.BinaryField(null=True, blank=True, help_text="The bytes of a small payload.")
+    preview = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.type_name}, {self.size} B)"
+
+    @property
+    def inline(self) -> bool:
+        """Whether the bytes are kept in this row rather than in the storage."""
+        return self.data is not None
+
+
+class TaskOutput(models.Model):
+    """A dataset a task produced, pointing at its artifact."""
+
+    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="outputs")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outputs")
+    dataset = models.CharField(max_length=_NAME_LENGTH)
+    key = models.CharField(max_length=_SHA_LENGTH, help_text="The producing node's key.")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="task_outputs")
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "dataset"], name="mlops_taskoutput_task_dataset_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["key"], name="mlops_taskoutput_key_idx"),
+            models.Index(fields=["run", "dataset"], name="mlops_taskoutput_run_ds_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} of run #{self.run_id}"
+
+
+class LoggedArtifact(models.Model):
+    """A file or object attached to a run with ``log_artifact``."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="logged_artifacts")
+    task = models.ForeignKey(
+        TaskRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="logged_artifacts",
+    )
+    name = models.CharField(max_length=255)
+    artifact = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, related_name="logged_artifacts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of run #{self.run_id}"
+
+
+class Param(models.Model):
+    """One parameter value of a run (also in ``Run.params``; here for querying)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="param_records")
+    key = models.CharField(max_length=_NAME_LENGTH)
+    value = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["run", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="mlops_param_run_key_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value!r}"
+
+
+class Metric(models.Model):
+    """One logged metric value, optionally at a step."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_records")
+    task = models.ForeignKey(
+        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="metric_records"
+    )
+    key = models.CharField(max_length=_NAME_LENGTH)
+    value = models.FloatField()
+    step = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["run", "key", "step", "id"]
+        indexes = [models.Index(fields=["run", "key"], name="mlops_metric_run_key_idx")]
+
+    def __str__(self) -> str:
+        step = "" if self.step is None else f"@{self.step}"
+        return f"{self.key}{step}={self.value}"

@@ -1,0 +1,139 @@
+"""The records: constraints, defaults, relations, indexes, admin and migrations."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
+
+from django_mlops.models import (
+    Artifact,
+    LoggedArtifact,
+    Metric,
+    Param,
+    Run,
+    RunStatus,
+    TaskOutput,
+    TaskRun,
+    TaskState,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(**fields: object) -> Run:
+    return Run.objects.create(pipeline=str(fields.pop("pipeline", "iris")), **fields)
+
+
+def test_run_defaults_and_str() -> None:
+    run = _run()
+    assert run.status == RunStatus.QUEUED == "queued"
+    assert run.params == {} and run.packages == {} and run.created_at is not None
+    assert str(run) == f"iris #{run.pk} (queued)"
+
+
+def test_runs_are_listed_newest_first() -> None:
+    first, second = _run(), _run()
+    assert list(Run.objects.all()) == [second, first]
+
+
+def test_task_runs_are_unique_per_run_and_node() -> None:
+    run = _run()
+    TaskRun.objects.create(run=run, node="fit", state=TaskState.SUCCEEDED)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaskRun.objects.create(run=run, node="fit")
+    assert run.tasks["fit"].state == "succeeded"
+
+
+def test_params_and_outputs_are_unique() -> None:
+    run = _run()
+    Param.objects.create(run=run, key="C", value=1.0)
+    Param.objects.create(run=run, key="none", value=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Param.objects.create(run=run, key="C", value=2.0)
+    task = TaskRun.objects.create(run=run, node="fit")
+    artifact = Artifact.objects.create(sha256="a" * 64, size=1, serializer="json", data=b"1")
+    TaskOutput.objects.create(task=task, run=run, dataset="model", key="k" * 64, artifact=artifact)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaskOutput.objects.create(
+            task=task, run=run, dataset="model", key="k" * 64, artifact=artifact
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Artifact.objects.create(sha256="a" * 64, size=1, serializer="json")
+
+
+def test_metrics_property_gives_the_latest_value() -> None:
+    run = _run()
+    for step, value in enumerate([0.5, 0.7, 0.9]):
+        Metric.objects.create(run=run, key="acc", value=value, step=step)
+    assert run.metrics == {"acc": 0.9}
+    assert str(Metric.objects.filter(run=run).last()) == "acc@2=0.9"
+
+
+def test_artifacts_in_use_cannot_be_deleted() -> None:
+    run = _run()
+    artifact = Artifact.objects.create(sha256="b" * 64, size=1, serializer="bytes", data=b"x")
+    LoggedArtifact.objects.create(run=run, name="report", artifact=artifact)
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        artifact.delete()
+    run.delete()  # cascades to the logged artifact, which frees the artifact
+    artifact.delete()
+
+
+def test_run_pipeline_permission_exists() -> None:
+    assert Permission.objects.filter(
+        codename="run_pipeline", content_type__app_label="django_mlops"
+    ).exists()
+
+
+def test_query_indexes_exist() -> None:
+    with connection.cursor() as cursor:
+        run_indexes = connection.introspection.get_constraints(cursor, Run._meta.db_table)
+        task_indexes = connection.introspection.get_constraints(cursor, TaskRun._meta.db_table)
+    assert {"mlops_run_pipeline_idx", "mlops_run_status_idx"} <= set(run_indexes)
+    assert run_indexes["mlops_run_pipeline_idx"]["columns"] == ["pipeline", "created_at"]
+    assert task_indexes["mlops_taskrun_key_state_idx"]["columns"] == ["key", "state"]
+
+
+def test_migrations_match_the_models() -> None:
+    out = StringIO()
+    call_command("makemigrations", "django_mlops", "--check", "--dry-run", stdout=out)
+
+
+def test_admin_pages_render() -> None:
+    admin = User.objects.create_superuser("admin", "a@example.com", "pw")
+    run = _run(status=RunStatus.SUCCEEDED, git_commit="0123456789abcdef", git_dirty=True)
+    task = TaskRun.objects.create(run=run, node="fit")
+    Metric.objects.create(run=run, task=task, key="acc", value=1.0)
+    Param.objects.create(run=run, key="C", value=1)
+    artifact = Artifact.objects.create(
+        sha256="c" * 64, size=1, serializer="json", data=b"1", preview={"kind": "int"}
+    )
+    TaskOutput.objects.create(task=task, run=run, dataset="m", key="k", artifact=artifact)
+    client = Client()
+    client.force_login(admin)
+    pages = [
+        "/admin/django_mlops/run/",
+        f"/admin/django_mlops/run/{run.pk}/change/",
+        "/admin/django_mlops/run/?status__exact=succeeded&q=iris",
+        "/admin/django_mlops/taskrun/",
+        f"/admin/django_mlops/taskrun/{task.pk}/change/",
+        "/admin/django_mlops/artifact/",
+        f"/admin/django_mlops/artifact/{artifact.pk}/change/",
+        "/admin/django_mlops/taskoutput/",
+        "/admin/django_mlops/loggedartifact/",
+        "/admin/django_mlops/param/",
+        "/admin/django_mlops/metric/",
+    ]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+    listing = client.get("/admin/django_mlops/run/").content.decode()
+    assert "0123456789*" in listing
+    assert client.get("/admin/django_mlops/run/add/").status_code == 403
