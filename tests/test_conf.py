@@ -75,3 +75,26 @@ def test_valid_settings_pass_the_checks() -> None:
 )
 def test_misconfiguration_is_reported(config: object, expected: str) -> None:
     assert expected in _ids(config)
+
+
+def test_standalone_settings_work_without_a_project(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "MLOPS_HOME": str(home),
+        "DJANGO_SETTINGS_MODULE": "django_mlops.standalone_settings",
+    }
+    env.pop("MLOPS_TEST_DATABASE", None)
+    command = [sys.executable, "-m", "django", "migrate", "-v", "0"]
+    subprocess.run(command, env=env, cwd=tmp_path, check=True, capture_output=True)
+    key = home / "secret_key"
+    assert (home / "db.sqlite3").is_file() and key.stat().st_mode & 0o777 == 0o600
+    first = key.read_text()
+    check = [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "ERROR"]
+    done = subprocess.run(check, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert key.read_text() == first  # generated once, then reused

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,11 @@ from django.utils.module_loading import import_string
 from ..conf import mlops_settings
 from ..models import Artifact
 from .errors import ArtifactIntegrityError
+from .rows import find_artifacts, insert_artifacts
 from .serializers import EXTENSIONS, Serialized, deserialize, serialize
 
 __all__ = ["ArtifactStore", "artifact_storage", "reset_storage", "storage_name_for"]
 
-# Keep IN (...) lists under SQLite's default limit on query parameters.
-_IN_CHUNK = 900
 _READ_CHUNK = 1 << 20
 
 
@@ -55,11 +54,6 @@ def storage_name_for(sha256: str, serializer: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{EXTENSIONS[serializer]}"
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
-
-
 class ArtifactStore:
     """Stores and loads values by content.
 
@@ -80,20 +74,21 @@ class ArtifactStore:
         return self.save_many([serialize(value)])[0]
 
     def save_many(self, items: Sequence[Serialized]) -> list[Artifact]:
-        """Write the rows of serialized values: one read, one bulk insert, one re-read.
+        """Write the rows of serialized values: one read, one batched insert, one re-read.
 
         Returns one ``Artifact`` per item, in order; content already stored is not
         written again (same SHA-256, same row).
         """
         unique = {item.sha256: item for item in items}
-        found = self._rows(list(unique))
+        found = find_artifacts(list(unique))
         new = [item for sha, item in unique.items() if sha not in found]
         if new:
-            Artifact.objects.bulk_create(
-                [self._row_for(item) for item in new], ignore_conflicts=True
-            )
-            # bulk_create leaves pk unset when conflicts are ignored: read them back.
-            found.update(self._rows([item.sha256 for item in new]))
+            insert_artifacts([self._row_for(item) for item in new])
+            # Read back ids (a concurrent writer may have won a conflict: its row is as good).
+            found.update(find_artifacts([item.sha256 for item in new]))
+        for sha, row in found.items():
+            # Same hash, same bytes: spare get() a query for the deferred payload.
+            row.data = unique[sha].data if not row.storage_name else None
         return [found[item.sha256] for item in items]
 
     def put_file(self, path: str | Path) -> Artifact:
@@ -106,7 +101,7 @@ class ArtifactStore:
                 digest.update(chunk)
                 size += len(chunk)
         sha = digest.hexdigest()
-        existing = self._rows([sha]).get(sha)
+        existing = find_artifacts([sha]).get(sha)
         if existing is not None:
             return existing
         if size <= self.inline_max:
@@ -117,21 +112,17 @@ class ArtifactStore:
         with path.open("rb") as handle:
             name = self._write(sha, "bytes", File(handle, name=path.name))
         preview = {"kind": "file", "name": path.name[:200], "size": size}
-        Artifact.objects.bulk_create(
-            [
-                Artifact(
-                    sha256=sha,
-                    size=size,
-                    serializer="bytes",
-                    type_name="file",
-                    storage_name=name,
-                    data=None,
-                    preview=preview,
-                )
-            ],
-            ignore_conflicts=True,
+        row = Artifact(
+            sha256=sha,
+            size=size,
+            serializer="bytes",
+            type_name="file",
+            storage_name=name,
+            data=None,
+            preview=preview,
         )
-        return Artifact.objects.get(sha256=sha)
+        insert_artifacts([row])
+        return find_artifacts([sha])[sha]
 
     # Reading ----------------------------------------------------------------------------
 
@@ -164,13 +155,6 @@ class ArtifactStore:
         return data
 
     # Internals --------------------------------------------------------------------------
-
-    def _rows(self, shas: Sequence[str]) -> dict[str, Artifact]:
-        found: dict[str, Artifact] = {}
-        for chunk in _chunks(shas):
-            for row in Artifact.objects.filter(sha256__in=chunk):
-                found[row.sha256] = row
-        return found
 
     def _row_for(self, item: Serialized) -> Artifact:
         inline = item.size <= self.inline_max
