@@ -180,7 +180,8 @@ def make_plan(
     hashes = code_hashes(nodes)
     digests = {name: param_digest(value) for name, value in resolved.items()}
     keys, raw_input_keys = _engine.fingerprint(graph, hashes, digests)
-    stored = list(stored_keys(keys)) if stored_keys is not None and not no_cache else []
+    # Even with no_cache the store matters: unselected nodes' outputs are reused from it.
+    stored = list(stored_keys(keys)) if stored_keys is not None else []
     plan = _engine.plan(
         graph,
         keys,

@@ -24,13 +24,13 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 
 from .artifacts import ArtifactStore, serialize
 from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
 from .planning import PreviousTask, RunPlan
-from .sqlbatch import TableWriter, rows_by
+from .sqlbatch import TableWriter, column_of, rows_by
 
 if TYPE_CHECKING:
     from .executors import TaskOutcome
@@ -351,8 +351,7 @@ class Recorder:
 
     @staticmethod
     def _param_upsert() -> str:
-        quote = connection.ops.quote_name
-        run, key, value = (quote(Param._meta.get_field(f).column) for f in ("run", "key", "value"))
+        run, key, value = (column_of(Param, f) for f in ("run", "key", "value"))
         return f"ON CONFLICT ({run}, {key}) DO UPDATE SET {value} = excluded.{value}"
 
     def _save_artifacts(self, items: Sequence[Any]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery import get_pipeline
 from .errors import RunError
+from .results import InMemoryRun
 from .runner import run_pipeline
 
 if TYPE_CHECKING:
@@ -83,14 +84,21 @@ def _load(run_id: int | Run) -> Run:
         raise RunError(f"no run with id {run_id}") from None
 
 
-def _selection(run: Run) -> dict[str, list[str]]:
+def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
+    """Run ``run``'s pipeline again with its params and selection."""
     selection: dict[str, Any] = run.selection or {}
-    return {
-        "only": list(selection.get("only", ())),
-        "from_nodes": list(selection.get("from", ())),
-        "to_nodes": list(selection.get("to", ())),
-        "tags": list(selection.get("tags", ())),
-    }
+    new = run_pipeline(
+        get_pipeline(run.pipeline),
+        params=run.params,
+        executor=executor or run.executor or None,
+        only=list(selection.get("only", ())),
+        from_nodes=list(selection.get("from", ())),
+        to_nodes=list(selection.get("to", ())),
+        tags=list(selection.get("tags", ())),
+        **options,
+    )
+    assert not isinstance(new, InMemoryRun)
+    return new
 
 
 def _outputs(run: Run) -> dict[str, str]:
@@ -108,16 +116,7 @@ def _tasks(run: Run) -> dict[str, tuple[str, dict[str, str]]]:
 def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> ReproduceReport:
     """Run ``run_id`` again with its params and selection (no cache) and compare."""
     original = _load(run_id)
-    pipeline = get_pipeline(original.pipeline)
-    new = run_pipeline(
-        pipeline,
-        params=original.params,
-        executor=executor or original.executor or None,
-        no_cache=True,
-        reproduces=original,
-        **_selection(original),
-    )
-    run: Run = new  # type: ignore[assignment]
+    run = _rerun(original, executor, no_cache=True, reproduces=original)
     report = ReproduceReport(original=original, run=run)
     old_tasks, new_tasks = _tasks(original), _tasks(run)
     for node, (old_hash, old_inputs) in old_tasks.items():
@@ -145,15 +144,7 @@ def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> 
 def retry_run(run_id: int | Run, executor: str | Executor | None = None) -> Run:
     """Run a past run again with its params and selection, reusing finished work (cache on)."""
     original = _load(run_id)
-    pipeline = get_pipeline(original.pipeline)
-    run = run_pipeline(
-        pipeline,
-        params=original.params,
-        executor=executor or original.executor or None,
-        retry_of=original,
-        **_selection(original),
-    )
-    return run  # type: ignore[return-value]
+    return _rerun(original, executor, retry_of=original)
 
 
 def cancel_run(run_id: int | Run) -> Run:

@@ -29,6 +29,12 @@ def _sqlite_utc_text(value: dt.datetime) -> str:
     return value.isoformat(" ")
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a concrete field"
+    return str(field.column)
+
+
 class TableWriter:
     """Inserts and updates rows of one model with ``executemany``.
 
@@ -41,6 +47,7 @@ class TableWriter:
         self.model = model
         self.table = connection.ops.quote_name(meta.db_table)
         self.fields = [meta.get_field(name) for name in columns]
+        self.columns = [_column(model, name) for name in columns]
         self._preps = [self._prep_for(f) for f in self.fields]
         provided = {f.name for f in self.fields}
         self._defaults: list[tuple[str, Any]] = []
@@ -54,7 +61,7 @@ class TableWriter:
             prep = self._prep_for(field)
             if prep is not None and value is not None:
                 value = prep(value)
-            self._defaults.append((field.column, value))
+            self._defaults.append((str(field.column), value))
 
     @staticmethod
     def _prep_for(field: Any) -> Callable[[Any], Any] | None:
@@ -92,7 +99,7 @@ class TableWriter:
         if not rows:
             return
         quote = connection.ops.quote_name
-        columns = [f.column for f in self.fields] + [c for c, _ in self._defaults]
+        columns = self.columns + [c for c, _ in self._defaults]
         defaults = [v for _, v in self._defaults]
         sql = (
             f"INSERT INTO {self.table} ({', '.join(quote(c) for c in columns)}) "
@@ -107,8 +114,8 @@ class TableWriter:
         if not rows:
             return
         quote = connection.ops.quote_name
-        sets = ", ".join(f"{quote(f.column)} = %s" for f in self.fields)
-        key_column = self.model._meta.get_field(key).column
+        sets = ", ".join(f"{quote(c)} = %s" for c in self.columns)
+        key_column = _column(self.model, key)
         sql = f"UPDATE {self.table} SET {sets} WHERE {quote(key_column)} = %s"
         params = [
             [*values, row[-1]]
@@ -120,7 +127,7 @@ class TableWriter:
 
 def column_of(model: type[models.Model], field: str) -> str:
     """The quoted column name of a model field."""
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+    return connection.ops.quote_name(_column(model, field))
 
 
 def rows_by(model: type[models.Model], key: str, value: Any, fields: Sequence[str]) -> list[Any]:

@@ -1,0 +1,100 @@
+"""What a run records: task logs and errors, metrics with steps, params, reproducibility."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_mlops import Pipeline
+from django_mlops.models import Artifact, Metric, Param, Run, TaskOutput
+from tests import pipelines_for_tests as fixtures
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
+
+
+def test_task_records_output_logs_and_timings() -> None:
+    run = fixtures.diamond().run(executor="inline")
+    task = run.tasks["combine"]
+    assert "combining 3 values" in task.stdout
+    assert "combine saw 6 values" in task.log
+    assert task.attempts == 1
+    assert task.started_at is not None and task.finished_at >= task.started_at
+    assert task.duration is not None and task.duration >= 0
+    assert task.pid == os.getpid() and task.host
+    assert len(task.code_hash) == 64 and len(task.key) == 64
+    assert set(task.input_keys) == {"y", "z"}
+    assert run.tasks["load"].input_keys == {}
+
+
+def test_failure_records_error_and_traceback() -> None:
+    run = fixtures.failing().run(executor="inline")
+    task = run.tasks["boom"]
+    assert "ValueError" in task.error and "boom on 1" in task.error
+    assert "Traceback (most recent call last)" in task.traceback
+    assert "raise ValueError" in task.traceback
+    assert run.error == "failed: boom"
+
+
+def test_metrics_with_steps_and_params() -> None:
+    run = fixtures.diamond().run(executor="inline")
+    partial = list(
+        Metric.objects.filter(run=run, key="partial").order_by("step").values_list("step", "value")
+    )
+    assert partial == [(0, 0.0), (1, 27.0), (2, 54.0)]
+    metric = Metric.objects.get(run=run, key="total")
+    assert metric.step is None and metric.task.node == "combine"
+    assert metric.timestamp is not None
+    assert run.metrics == {"partial": 54.0, "total": 27.0}
+    params = dict(Param.objects.filter(run=run).values_list("key", "value"))
+    assert params == {"a": 2, "b": 3, "combined": True}
+
+
+def test_outputs_are_content_addressed_with_previews() -> None:
+    run = fixtures.diamond().run(executor="inline")
+    outputs = TaskOutput.objects.filter(run=run).select_related("artifact", "task")
+    by_dataset = {o.dataset: o for o in outputs}
+    assert set(by_dataset) == {"x", "y", "z", "result", "summary"}
+    assert by_dataset["result"].task.node == "combine"
+    assert by_dataset["result"].key == run.tasks["combine"].key
+    artifact = by_dataset["result"].artifact
+    assert len(artifact.sha256) == 64 and artifact.serializer == "json"
+    # A second pipeline producing identical bytes reuses the artifact row.
+    again = fixtures.diamond().run(executor="inline", no_cache=True)
+    assert TaskOutput.objects.get(run=again, dataset="result").artifact_id == artifact.pk
+    assert Artifact.objects.filter(sha256=artifact.sha256).count() == 1
+
+
+def test_reproducibility_record() -> None:
+    p = fixtures.diamond()
+    p.run(executor="inline")  # stores what the selected node reads
+    run = p.run(executor="inline", tags=["final"], no_cache=True)
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == "succeeded" and run.pipeline == "diamond"
+    assert run.python_version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}")
+    assert "django" in {name.lower() for name in run.packages}
+    assert run.host and run.pid == os.getpid()
+    assert run.started_at <= run.finished_at and run.duration >= 0
+    assert run.selection == {"only": [], "from": [], "to": [], "tags": ["final"]}
+    assert run.tasks_total == 5 and run.executor == "inline"
+    states = {t.node: (t.state, t.reason) for t in run.task_runs.all()}
+    assert states["combine"] == ("succeeded", "forced")
+    assert states["scale"] == ("cached", "outside_selection")
+    assert states["describe"] == ("excluded", "not_needed")
+
+
+def test_recording_is_batched() -> None:
+    p = Pipeline("batched")
+    previous = None
+    for i in range(200):
+        inputs = [] if previous is None else [previous]
+        p.node(inputs=inputs, outputs=f"d{i}", name=f"n{i}")(fixtures.chain_step)
+        previous = f"d{i}"
+    with CaptureQueriesContext(connection) as queries:
+        run = p.run(executor="inline")
+    assert run.status == "succeeded" and run.task_runs.count() == 200
+    # Planning, creation, a flush or two and the final update: not one query per node.
+    assert len(queries) < 40, [q["sql"][:80] for q in queries]
