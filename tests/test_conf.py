@@ -98,3 +98,9 @@ def test_standalone_settings_work_without_a_project(tmp_path: Path) -> None:
     done = subprocess.run(check, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert key.read_text() == first  # generated once, then reused
+
+
+def test_a_wrongly_typed_value_does_not_crash_startup() -> None:
+    with override_settings(MLOPS={"HOME": 3, "DEFAULT_EXECUTOR": "threads"}):
+        assert mlops_settings().DEFAULT_EXECUTOR == "inline"  # defaults until fixed
+        assert "django_mlops.E009" in [m.id for m in check_settings()]

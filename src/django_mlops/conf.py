@@ -99,7 +99,13 @@ def mlops_settings() -> MlopsSettings:
         # checks.py reports this (E001); keep the app usable with the defaults meanwhile.
         user = {}
     unknown = tuple(sorted(k for k in user if k not in DEFAULTS))
-    return MlopsSettings(**_computed(user), unknown_keys=unknown)
+    try:
+        merged = _computed(user)
+    except (TypeError, ValueError):
+        # A value of the wrong type (HOME=3): checks.py reports it with its id;
+        # meanwhile startup goes on with the defaults instead of crashing in ready().
+        merged = _computed({})
+    return MlopsSettings(**merged, unknown_keys=unknown)
 
 
 def reset_settings() -> None:
