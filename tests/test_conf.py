@@ -104,3 +104,12 @@ def test_a_wrongly_typed_value_does_not_crash_startup() -> None:
     with override_settings(MLOPS={"HOME": 3, "DEFAULT_EXECUTOR": "threads"}):
         assert mlops_settings().DEFAULT_EXECUTOR == "inline"  # defaults until fixed
         assert "django_mlops.E009" in [m.id for m in check_settings()]
+
+
+def test_checks_run_with_manage_py_check() -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with override_settings(MLOPS={"MAX_WORKERS": 0}), pytest.raises(SystemCheckError) as info:
+        call_command("check")
+    assert "django_mlops.E005" in str(info.value)
