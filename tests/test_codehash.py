@@ -180,3 +180,19 @@ def test_source_free_functions_hash_their_bytecode() -> None:
     exec("def g(x):\n    return x + 2\n", scope)
     assert code_hash(scope["f"]) != code_hash(scope["g"])
     assert code_hash(scope["f"]) == code_hash(scope["f"])
+
+
+def test_functions_held_in_module_containers_count(load: Any) -> None:
+    source = """
+        def scale(x):
+            return x * 2
+
+        STEPS = {"scale": scale, "names": ("a", "b")}
+
+        def node(x):
+            return STEPS["scale"](x)
+    """
+    before = code_hash(load(table=source)["table"].node)
+    after = code_hash(load(table=source.replace("x * 2", "x * 3"))["table"].node)
+    same = code_hash(load(table=source)["table"].node)
+    assert before != after and before == same

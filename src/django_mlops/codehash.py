@@ -219,8 +219,20 @@ class _Walk:
         self.queue.append(obj)
         return token
 
-    def describe(self, value: Any, names: set[str]) -> str:
+    def describe(self, value: Any, names: set[str], depth: int = 0) -> str:
         """What a referenced value contributes to the hash."""
+        if isinstance(value, list | tuple | set | frozenset | dict) and depth < _MAX_REPR_DEPTH:
+            # Containers may hold project functions (a dispatch table): follow them.
+            if isinstance(value, dict):
+                items = sorted(
+                    f"{_stable_repr(k)}:{self.describe(v, names, depth + 1)}"
+                    for k, v in value.items()
+                )
+            else:
+                items = [self.describe(v, names, depth + 1) for v in value]
+                if isinstance(value, set | frozenset):
+                    items.sort()
+            return f"{type(value).__name__}(" + ",".join(items) + ")"
         if isinstance(value, types.MethodType):
             value = value.__func__
         if isinstance(value, functools.partial):
