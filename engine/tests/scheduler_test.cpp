@@ -18,15 +18,22 @@ namespace {
 
 using S = NodeState;
 
+// Appending, not `label("d", n)`, which trips a GCC 12 -Wrestrict
+// false positive at -O3.
+std::string label(std::string prefix, std::size_t n) {
+  prefix.append(std::to_string(n));
+  return prefix;
+}
+
 // Builds a graph from parent lists: node i is "n<i>" and writes dataset "d<i>".
 Graph graph_from_parents(const std::vector<std::vector<NodeId>>& parents,
                          const std::vector<double>& costs = {}) {
   Graph graph;
   for (std::size_t i = 0; i < parents.size(); ++i) {
     NodeSpec spec;
-    spec.name = "n" + std::to_string(i);
-    for (NodeId p : parents[i]) spec.inputs.push_back("d" + std::to_string(p));
-    spec.outputs.push_back("d" + std::to_string(i));
+    spec.name = label("n", i);
+    for (NodeId p : parents[i]) spec.inputs.push_back(label("d", p));
+    spec.outputs.push_back(label("d", i));
     if (!costs.empty()) spec.cost = costs[i];
     graph.add_node(spec);
   }
