@@ -88,6 +88,12 @@ class Execution:
         )
         self.started = time.monotonic()
         self.cancelled = False
+        # Per node id, looked up once per attempt in the hot loop.
+        self.inputs = [n.inputs for n in self.nodes]
+        self.outputs = [n.outputs for n in self.nodes]
+        from .executors import TaskSpec
+
+        self.task_spec = TaskSpec
         # Kept for unrecorded runs only (a recorder writes these instead).
         self.failures: dict[int, tuple[str, str]] = {}
         self.metrics: dict[str, float] = {}
@@ -109,51 +115,53 @@ class Execution:
                 )
             )
 
-    def arguments(self, node: Node) -> list[Any]:
-        """The node's positional arguments, one per declared input."""
+    def load_inputs(self, node: Node) -> list[Any]:
+        """Arguments when some input comes from a reused node: load it from the store once."""
         values = self.values
-        try:
-            return [values[name] for name in node.inputs]
-        except KeyError:
-            # An input produced by a reused (cached) node: load it from the store once.
-            assert self.recorder is not None, "an unrecorded run has nothing stored"
-            for name in node.inputs:
-                if name not in values:
-                    values[name] = self.recorder.load_reused(name)
-            return [values[name] for name in node.inputs]
+        assert self.recorder is not None, "an unrecorded run has nothing stored"
+        for name in node.inputs:
+            if name not in values:
+                values[name] = self.recorder.load_reused(name)
+        return [values[name] for name in node.inputs]
 
     def submit_ready(self) -> None:
         """Hand ready nodes to the executor, as many as it has free slots."""
         free = self.executor.capacity - len(self.running)
         if free <= 0 or self.cancelled:
             return
-        from .executors import TaskSpec
-
+        values, inputs, attempts = self.values, self.inputs, self.attempts
+        submit, task_spec, recorder = self.executor.submit, self.task_spec, self.recorder
+        # Unrecorded runs (notebooks, tests) let prints and logs reach the terminal.
+        capture = recorder is not None
         for node_id in self.scheduler.take_ready(free):
             node = self.nodes[node_id]
-            self.attempts[node_id] += 1
+            attempts[node_id] += 1
             self.running[node_id] = node.name
             self.states[node_id] = "running"
             try:
-                args = self.arguments(node)
-            except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
-                self.finish_failed(node_id, f"cannot load an input of '{node.name}': {exc}", "")
-                continue
-            self.executor.submit(
-                TaskSpec(
+                args = [values[name] for name in inputs[node_id]]
+            except KeyError:
+                try:
+                    args = self.load_inputs(node)
+                except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+                    self.finish_failed(node_id, f"cannot load an input of '{node.name}': {exc}", "")
+                    continue
+            if recorder is not None:
+                recorder.task_started(node_id, attempts[node_id])
+            if self.on_event is not None:
+                self.emit("task_started", node.name, "running")
+            submit(
+                task_spec(
                     node_id=node_id,
                     node=node.name,
                     func=node.func,
                     args=args,
                     timeout=node.timeout,
                     run_id=self.run_id,
-                    attempt=self.attempts[node_id],
+                    attempt=attempts[node_id],
+                    capture=capture,
                 )
             )
-            if self.recorder is not None:
-                self.recorder.task_started(node_id, self.attempts[node_id])
-            if self.on_event is not None:
-                self.emit("task_started", node.name, "running")
 
     def handle(self, outcome: TaskOutcome) -> None:
         """Take one finished attempt: keep its outputs and tell the scheduler."""
@@ -168,7 +176,10 @@ class Execution:
                 self.finish_failed(node_id, f"{type(exc).__name__}: {exc}", "", outcome)
                 return
             self.running.pop(node_id, None)
-            self.values.update(zip(node.outputs, produced, strict=True))
+            if len(produced) == 1:
+                self.values[node.outputs[0]] = produced[0]
+            else:
+                self.values.update(zip(node.outputs, produced, strict=True))
             self.scheduler.succeed(node_id)
             self.states[node_id] = "succeeded"
             self.done += 1

@@ -59,6 +59,8 @@ _OUTPUT_COLUMNS = ("task", "run", "dataset", "key", "artifact")
 # Keep IN (...) lists well below SQLite's bound on query parameters.
 _IN_CHUNK = 900
 _HOST = socket.gethostname()
+_SCALARS = (type(None), bool, int, str)
+_SCALAR_TEXT_MAX = 256
 _PID = os.getpid()
 
 
@@ -100,6 +102,7 @@ class Recorder:
         self._logged: list[tuple[int | None, str, Any]] = []
         self._reused: dict[str, Artifact] = {}  # dataset -> artifact of a reused producer
         self._updates = TableWriter(TaskRun, _UPDATE_COLUMNS)
+        self._scalars: dict[tuple[type, Any], Any] = {}
 
     # Planning reads -------------------------------------------------------------------
 
@@ -209,7 +212,19 @@ class Recorder:
 
     def serialize(self, values: Sequence[Any]) -> list[Any]:
         """Serialize a node's outputs now, so an unserializable output fails that node."""
-        return [serialize(value) for value in values]
+        return [self._serialize_one(value) for value in values]
+
+    def _serialize_one(self, value: Any) -> Any:
+        # Many nodes return the same small scalar (None, True, a short string):
+        # equal scalars have equal bytes, so serialize each once per run. Floats are
+        # left out because 0.0 == -0.0 while their bytes differ.
+        kind = type(value)
+        if kind in _SCALARS and (kind is not str or len(value) <= _SCALAR_TEXT_MAX):
+            cached = self._scalars.get((kind, value))
+            if cached is None:
+                cached = self._scalars[(kind, value)] = serialize(value)
+            return cached
+        return serialize(value)
 
     def task_succeeded(
         self, node_id: int, outcome: TaskOutcome, datasets: Sequence[str], serialized: Sequence[Any]
