@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +65,11 @@ _SCALAR_TEXT_MAX = 256
 _PID = os.getpid()
 
 
-def _when(value: Any) -> dt.datetime | None:
-    """A timezone-aware datetime from an epoch float or a datetime."""
-    if value is None or isinstance(value, dt.datetime):
+def _epoch(value: Any) -> float | None:
+    """Epoch seconds from an epoch float or a datetime (TableWriter stores either)."""
+    if value is None or isinstance(value, float | int):
         return value
-    return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    return float(value.timestamp())
 
 
 def _now() -> dt.datetime:
@@ -207,7 +208,7 @@ class Recorder:
         row = self._rows.get(node_id)
         if row is None:
             row = self._rows[node_id] = _fresh_row("running")
-        row[0], row[1], row[2] = "running", attempt, _now()
+        row[0], row[1], row[2] = "running", attempt, time.time()
         self._states[node_id] = "running"
 
     def serialize(self, values: Sequence[Any]) -> list[Any]:
@@ -258,15 +259,15 @@ class Recorder:
         row[0] = state
         self._states[node_id] = state
         if outcome is not None:
-            started = _when(outcome.started_at) or row[2]
-            finished = _when(outcome.finished_at) or _now()
+            started = _epoch(outcome.started_at) or row[2]
+            finished = _epoch(outcome.finished_at) or time.time()
             row[2], row[3] = started, finished
-            row[4] = (finished - started).total_seconds() if started else None
+            row[4] = finished - started if started else None
             row[5] = getattr(outcome, "host", "") or _HOST
             row[6] = getattr(outcome, "pid", None)
             row[7], row[8], row[9] = outcome.stdout or "", outcome.stderr or "", outcome.log or ""
         else:
-            row[3] = _now()
+            row[3] = time.time()
         row[10] = error.strip().splitlines()[-1][:1000] if error and error.strip() else ""
         row[11] = traceback or ""
 
@@ -281,7 +282,7 @@ class Recorder:
                         event.key,
                         float(event.value),
                         event.step,
-                        _when(event.timestamp),
+                        _epoch(event.timestamp),
                     ]
                 )
             elif event.kind == "param":

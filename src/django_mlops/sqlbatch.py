@@ -5,7 +5,8 @@ The ORM builds a model instance per row and a query per ``save()``; recording a
 value lists through ``cursor.executemany`` with table and column names taken
 from the model's ``_meta``, so they follow the schema and work on SQLite and
 PostgreSQL alike. Values of JSON and date-time fields are converted the way the
-backend stores them; every other value is passed as is.
+backend stores them (date-times may also be given as epoch seconds); every
+other value is passed as is.
 """
 
 from __future__ import annotations
@@ -20,13 +21,26 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 __all__ = ["TableWriter", "column_of", "rows_by"]
 
 _UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1)  # naive UTC
 
 
-def _sqlite_utc_text(value: dt.datetime) -> str:
-    """What Django's SQLite backend stores for an aware datetime: naive UTC text."""
+def _sqlite_utc_text(value: dt.datetime | float) -> str:
+    """What Django's SQLite backend stores for an aware datetime: naive UTC text.
+
+    Epoch seconds (``time.time()``) are accepted too; the recorder keeps task times
+    as floats and this addition is several times cheaper than building aware datetimes.
+    """
+    if isinstance(value, float | int):
+        return (_EPOCH + dt.timedelta(seconds=value)).isoformat(" ")
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
+
+
+def _aware(value: dt.datetime | float) -> dt.datetime:
+    if isinstance(value, float | int):
+        return dt.datetime.fromtimestamp(value, tz=_UTC)
+    return value
 
 
 def _column(model: type[models.Model], name: str) -> str:
@@ -75,8 +89,8 @@ class TableWriter:
         if isinstance(field, models.DateTimeField):
             if conn.vendor == "sqlite" and settings.USE_TZ:
                 return _sqlite_utc_text
-            ops = conn.ops
-            return ops.adapt_datetimefield_value
+            adapt = conn.ops.adapt_datetimefield_value
+            return lambda value: adapt(_aware(value))
         if isinstance(field, models.DateField):
             return lambda value: field.get_db_prep_save(value, conn)
         return None
