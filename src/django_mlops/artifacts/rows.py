@@ -51,22 +51,48 @@ def find_artifacts(shas: Sequence[str]) -> dict[str, Artifact]:
     return found
 
 
-def insert_artifacts(rows: Sequence[Artifact]) -> None:
-    """Insert unsaved ``Artifact`` instances; a SHA-256 already stored is left alone."""
+def insert_artifacts(rows: Sequence[Artifact]) -> list[Artifact]:
+    """Insert unsaved ``Artifact`` instances; a SHA-256 already stored is left alone.
+
+    Returns the rows actually inserted, with their primary keys set (one
+    statement per ~100 rows, ``RETURNING`` where the backend has it: each round
+    trip to a PostgreSQL server costs more than building the statement).
+    """
     if not rows:
-        return
-    connection = connections[_alias(write=True)]
+        return []
+    alias = _alias(write=True)
+    connection = connections[alias]
     quote = connection.ops.quote_name
     meta = Artifact._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {quote(str(meta.db_table))} ({columns}) VALUES ({marks}) "
-        f"ON CONFLICT ({quote(_column('sha256'))}) DO NOTHING"
-    )
-    params = [
-        [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields] for row in rows
-    ]
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    conflict = f"ON CONFLICT ({quote(_column('sha256'))}) DO NOTHING"
+    returning = connection.features.can_return_rows_from_bulk_insert
+    per_statement = max(1, _IN_CHUNK // len(fields))
+    inserted: list[Artifact] = []
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                f.get_db_prep_save(f.pre_save(row, add=True), connection)
+                for row in chunk
+                for f in fields
+            ]
+            sql = (
+                f"INSERT INTO {quote(str(meta.db_table))} ({columns}) "
+                f"VALUES {', '.join([one_row] * len(chunk))} {conflict}"
+            )
+            if not returning:
+                cursor.execute(sql, params)
+                continue
+            cursor.execute(
+                f"{sql} RETURNING {quote(_column('id'))}, {quote(_column('sha256'))}", params
+            )
+            by_sha = {row.sha256: row for row in chunk}
+            for pk, sha in cursor.fetchall():
+                row = by_sha[sha]
+                row.pk = pk
+                row._state.adding, row._state.db = False, alias
+                inserted.append(row)
+    return inserted

@@ -83,9 +83,13 @@ class ArtifactStore:
         found = find_artifacts(list(unique))
         new = [item for sha, item in unique.items() if sha not in found]
         if new:
-            insert_artifacts([self._row_for(item) for item in new])
-            # Read back ids (a concurrent writer may have won a conflict: its row is as good).
-            found.update(find_artifacts([item.sha256 for item in new]))
+            for row in insert_artifacts([self._row_for(item) for item in new]):
+                found[row.sha256] = row
+            # Rows a concurrent writer inserted first (or every row, on a backend
+            # without RETURNING): read them; same content, as good as ours.
+            missing = [item.sha256 for item in new if item.sha256 not in found]
+            if missing:
+                found.update(find_artifacts(missing))
         for sha, row in found.items():
             # Same hash, same bytes: spare get() a query for the deferred payload.
             row.data = unique[sha].data if not row.storage_name else None
@@ -121,8 +125,8 @@ class ArtifactStore:
             data=None,
             preview=preview,
         )
-        insert_artifacts([row])
-        return find_artifacts([sha])[sha]
+        inserted = insert_artifacts([row])
+        return inserted[0] if inserted else find_artifacts([sha])[sha]
 
     # Reading ----------------------------------------------------------------------------
 
