@@ -74,10 +74,11 @@ class ArtifactStore:
         return self.save_many([serialize(value)])[0]
 
     def save_many(self, items: Sequence[Serialized]) -> list[Artifact]:
-        """Write the rows of serialized values: one read, one batched insert, one re-read.
+        """Write the rows of serialized values: one read, then one insert per ~100 new rows.
 
         Returns one ``Artifact`` per item, in order; content already stored is not
-        written again (same SHA-256, same row).
+        written again (same SHA-256, same row). Rows that already existed come back
+        with ``data`` and ``preview`` deferred (loaded from the database on access).
         """
         unique = {item.sha256: item for item in items}
         found = find_artifacts(list(unique))
@@ -90,9 +91,6 @@ class ArtifactStore:
             missing = [item.sha256 for item in new if item.sha256 not in found]
             if missing:
                 found.update(find_artifacts(missing))
-        for sha, row in found.items():
-            # Same hash, same bytes: spare get() a query for the deferred payload.
-            row.data = unique[sha].data if not row.storage_name else None
         return [found[item.sha256] for item in items]
 
     def put_file(self, path: str | Path) -> Artifact:
