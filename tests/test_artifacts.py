@@ -158,6 +158,8 @@ def test_tampered_inline_bytes_are_refused(tmp_mlops_home: Path) -> None:
     Artifact.objects.filter(pk=artifact.pk).update(data=b'{"n":28}')
     with pytest.raises(ArtifactIntegrityError, match=artifact.sha256):
         store.get(artifact.sha256)
+    with pytest.raises(ArtifactIntegrityError):  # the row put() returns is read from the DB
+        store.get(store.put({"n": 27}))
 
 
 def test_a_corrupt_leftover_file_is_replaced_not_trusted(tmp_mlops_home: Path) -> None:
