@@ -1,0 +1,202 @@
+"""Per-task capture of stdout, stderr and logging records.
+
+``sys.stdout`` and ``sys.stderr`` are replaced once by :class:`StreamRouter`
+proxies that send each write to the buffers of the task running in the current
+context (a context variable, so concurrent tasks on different threads never mix
+their output) and everything else to the original stream. A logging handler on
+the root logger does the same for log records. Only Python-level writes are
+seen: output written by C code straight to file descriptor 1 or 2 is not.
+
+The logging configuration is respected: a record the logger's level filters out
+(``INFO`` under the default ``WARNING`` root level) never reaches the handler.
+
+Buffers are bounded: past ``limit`` characters the head and the tail are kept
+and the text says how much was dropped in between.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from collections import deque
+from contextvars import ContextVar, Token
+from typing import TextIO
+
+__all__ = ["DEFAULT_LIMIT", "BoundedText", "Capture", "StreamRouter", "start", "stop"]
+
+#: Characters kept per stream and task by default (half head, half tail).
+DEFAULT_LIMIT = 1_000_000
+
+
+class BoundedText:
+    """A text buffer that keeps its first and last ``limit // 2`` characters."""
+
+    __slots__ = ("_head", "_head_left", "_tail", "_tail_limit", "_tail_size", "dropped")
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._head: list[str] = []
+        self._head_left = limit - limit // 2
+        self._tail: deque[str] = deque()
+        self._tail_size = 0
+        self._tail_limit = limit // 2
+        self.dropped = 0  # characters thrown away between head and tail
+
+    def write(self, text: str) -> int:
+        """Append ``text``; return its length (the ``io`` convention)."""
+        size = len(text)
+        if self._head_left > 0:
+            taken = text[: self._head_left]
+            self._head.append(taken)
+            self._head_left -= len(taken)
+            text = text[len(taken) :]
+            if not text:
+                return size
+        self._tail.append(text)
+        self._tail_size += len(text)
+        # Trim whole chunks first, then cut into the oldest one.
+        while self._tail_size > self._tail_limit:
+            extra = self._tail_size - self._tail_limit
+            oldest = self._tail[0]
+            if len(oldest) <= extra:
+                self._tail.popleft()
+                self._tail_size -= len(oldest)
+                self.dropped += len(oldest)
+            else:
+                self._tail[0] = oldest[extra:]
+                self._tail_size -= extra
+                self.dropped += extra
+        return size
+
+    def getvalue(self) -> str:
+        """The kept text, with a marker where characters were dropped."""
+        head = "".join(self._head)
+        if not self._tail:
+            return head
+        marker = f"\n[... {self.dropped} characters dropped ...]\n" if self.dropped else ""
+        return head + marker + "".join(self._tail)
+
+
+class Capture:
+    """The three buffers of one task."""
+
+    __slots__ = ("log", "stderr", "stdout")
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.stdout = BoundedText(limit)
+        self.stderr = BoundedText(limit)
+        self.log = BoundedText(limit)
+
+    def values(self) -> tuple[str, str, str]:
+        """``(stdout, stderr, log)`` as text."""
+        return self.stdout.getvalue(), self.stderr.getvalue(), self.log.getvalue()
+
+
+_current: ContextVar[Capture | None] = ContextVar("django_mlops_capture", default=None)
+
+
+class StreamRouter(io.TextIOBase):
+    """Stands in for ``sys.stdout``/``sys.stderr``: writes go to the current task's buffer."""
+
+    def __init__(self, original: TextIO, which: str) -> None:
+        super().__init__()
+        self.original = original
+        self._which = which  # "stdout" or "stderr"
+
+    def write(self, text: str) -> int:
+        """Write to the current task's buffer, or to the original stream outside a task."""
+        capture = _current.get()
+        if capture is None:
+            return self.original.write(text)
+        buffer: BoundedText = getattr(capture, self._which)
+        return buffer.write(text)
+
+    def flush(self) -> None:
+        """Flush the original stream (task buffers need no flushing)."""
+        if _current.get() is None:
+            self.original.flush()
+
+    def isatty(self) -> bool:
+        """A task's output is not a terminal; outside tasks, ask the original stream."""
+        return _current.get() is None and self.original.isatty()
+
+    def fileno(self) -> int:
+        """The original stream's descriptor (for code that needs a real file)."""
+        return self.original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The original stream's encoding."""
+        return getattr(self.original, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        """Always writable."""
+        return True
+
+
+class _TaskLogHandler(logging.Handler):
+    """Sends log records made inside a task to that task's ``log`` buffer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        capture = _current.get()
+        if capture is None:
+            # Our handler hides logging's "last resort" (warnings printed to stderr
+            # when nothing is configured); stand in for it outside tasks.
+            last = logging.lastResort
+            if last is not None and record.levelno >= last.level and _only_handler(record):
+                last.handle(record)
+            return
+        try:
+            capture.log.write(self.format(record) + "\n")
+        except Exception:  # a broken record must not fail the node
+            self.handleError(record)
+
+
+def _only_handler(record: logging.LogRecord) -> bool:
+    """Whether no handler but ours sees ``record`` (so logging would use its last resort)."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        if any(h is not _handler for h in logger.handlers):
+            return False
+        logger = logger.parent if logger.propagate else None
+    return True
+
+
+_install_lock = threading.Lock()
+_handler = _TaskLogHandler()
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
+def install() -> None:
+    """Put the routers on ``sys.stdout``/``sys.stderr`` and the handler on the root logger.
+
+    Idempotent. If something replaced a stream since (a test runner's capture,
+    a notebook), a new router wraps whatever is there now.
+    """
+    if (
+        isinstance(sys.stdout, StreamRouter)
+        and isinstance(sys.stderr, StreamRouter)
+        and _handler in logging.getLogger().handlers
+    ):
+        return
+    with _install_lock:
+        if not isinstance(sys.stdout, StreamRouter):
+            sys.stdout = StreamRouter(sys.stdout, "stdout")
+        if not isinstance(sys.stderr, StreamRouter):
+            sys.stderr = StreamRouter(sys.stderr, "stderr")
+        root = logging.getLogger()
+        if _handler not in root.handlers:
+            root.addHandler(_handler)
+
+
+def start(limit: int = DEFAULT_LIMIT) -> tuple[Capture, Token[Capture | None]]:
+    """Begin capturing in the current context; pass the token to :func:`stop`."""
+    install()
+    capture = Capture(limit)
+    return capture, _current.set(capture)
+
+
+def stop(token: Token[Capture | None]) -> None:
+    """End the capture begun with ``token``."""
+    _current.reset(token)

@@ -1,0 +1,168 @@
+"""Running one attempt in the current thread: tracking context, capture, errors, outcome.
+
+Every executor ends up here (in this thread, a pool thread or a worker process).
+The path with ``capture=False`` and no guard is kept to a handful of calls: it is
+the whole per-node overhead of the inline executor.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from types import TracebackType
+
+from .. import capture as capturing
+from ..tracking import TaskContext, enter_task, leave_task
+from .base import TaskCancelled, TaskOutcome, TaskSpec, TaskTimeout
+from .watchdog import Guard
+
+__all__ = ["HOST", "failed_outcome", "run_task", "timeout_message"]
+
+HOST = socket.gethostname()
+CANCELLED_MESSAGE = "TaskCancelled: the run was cancelled"
+
+
+def timeout_message(task: TaskSpec) -> str:
+    """The one-line error of an attempt stopped at its timeout."""
+    return f"TaskTimeout: node '{task.node}' timed out: it exceeded its timeout of {task.timeout} s"
+
+
+def _error_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _traceback_text(exc: BaseException) -> str:
+    # Skip this module's frame: the user's function is where the story starts.
+    tb: TracebackType | None = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename == __file__ and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def failed_outcome(
+    task: TaskSpec,
+    error: str,
+    *,
+    traceback_text: str = "",
+    started_at: float | None = None,
+    timed_out: bool = False,
+    crashed: bool = False,
+    pid: int | None = None,
+    texts: tuple[str, str, str] = ("", "", ""),
+    context: TaskContext | None = None,
+) -> TaskOutcome:
+    """An outcome for an attempt that did not return (or could not be sent back)."""
+    now = time.time()
+    return TaskOutcome(
+        node=task.node,
+        attempt=task.attempt,
+        ok=False,
+        value=None,
+        error=error,
+        traceback=traceback_text,
+        stdout=texts[0],
+        stderr=texts[1],
+        log=texts[2],
+        started_at=now if started_at is None else started_at,
+        finished_at=now,
+        host=HOST,
+        pid=os.getpid() if pid is None else pid,
+        events=list(context.events) if context is not None else [],
+        timed_out=timed_out,
+        crashed=crashed,
+        node_id=task.node_id,
+    )
+
+
+class Running:
+    """What an attempt has made so far, for whoever reports it before it returns."""
+
+    __slots__ = ("capture", "context", "started_at")
+
+    def __init__(self, context: TaskContext, started_at: float) -> None:
+        self.context = context
+        self.started_at = started_at
+        self.capture: capturing.Capture | None = None
+
+    def texts(self) -> tuple[str, str, str]:
+        """Captured ``(stdout, stderr, log)`` so far (best effort while still running)."""
+        if self.capture is None:
+            return ("", "", "")
+        try:
+            return self.capture.values()
+        except RuntimeError:  # the task thread changed a buffer while we read it
+            return ("", "", "")
+
+
+def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
+    """Call ``task.func(*task.args)`` here and describe how it went.
+
+    With a ``guard`` the attempt can be stopped (timeout, cancel) by asynchronous
+    exception; ``guard.payload`` receives a :class:`Running` for the reporter.
+    ``KeyboardInterrupt`` is not caught: Ctrl-C belongs to the Runner.
+    """
+    context = TaskContext(task.run_id, task.node, task.attempt)
+    started_at = time.time()
+    running = Running(context, started_at) if guard is not None else None
+    token = enter_task(context)
+    capture = None
+    capture_token = None
+    if task.capture:
+        capture, capture_token = capturing.start()
+        if running is not None:
+            running.capture = capture
+    if guard is not None:
+        guard.payload = running
+    value = None
+    error = tb_text = ""
+    ok = False
+    try:
+        try:
+            if guard is not None:
+                guard.arm(task.timeout)
+            value = task.func(*task.args)
+            ok = True
+        finally:
+            if guard is not None and guard.disarm():
+                ok = False  # stopped, even if the function swallowed the exception
+    except (TaskTimeout, TaskCancelled) as exc:
+        tb_text = _traceback_text(exc)
+    except SystemExit as exc:  # sys.exit() in a node fails the node, not the whole run
+        error = f"SystemExit: node '{task.node}' called sys.exit({exc.code!r})"
+        tb_text = _traceback_text(exc)
+    except Exception as exc:
+        error = _error_line(exc)
+        tb_text = _traceback_text(exc)
+    finally:
+        if capture_token is not None:
+            capturing.stop(capture_token)
+        leave_task(token)
+    timed_out = False
+    if guard is not None and guard.fired:
+        timed_out = guard.fired_with is TaskTimeout
+        error = timeout_message(task) if timed_out else CANCELLED_MESSAGE
+    if not ok:
+        value = None
+    stdout, stderr, log = capture.values() if capture is not None else ("", "", "")
+    return TaskOutcome(
+        task.node,
+        task.attempt,
+        ok,
+        value,
+        error,
+        tb_text,
+        stdout,
+        stderr,
+        log,
+        started_at,
+        time.time(),
+        HOST,
+        os.getpid(),
+        context.events,
+        timed_out,
+        False,
+        task.node_id,
+    )
