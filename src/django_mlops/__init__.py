@@ -19,7 +19,6 @@ if TYPE_CHECKING:
         SelectionError,
     )
     from .pipeline import Node, Pipeline
-    from .registry import register_model
     from .tracking import log_artifact, log_metric, log_metrics, log_param
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "log_metric",
     "log_metrics",
     "log_param",
-    "register_model",
 ]
 
 # Public name -> the module that defines it.
@@ -46,7 +44,6 @@ _LAZY = {
     "log_metric": "tracking",
     "log_metrics": "tracking",
     "log_artifact": "tracking",
-    "register_model": "registry",
     "PipelineError": "errors",
     "CycleError": "errors",
     "MissingInputError": "errors",

@@ -58,6 +58,11 @@ def _outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _concept_step(*args: Any) -> Any:
+    # The plan never starts a concept step; reaching this is an engine bug.
+    raise RuntimeError("a concept step has no code to run")
+
+
 class Execution:
     """One run's loop state. Lists are indexed by engine node id."""
 
@@ -90,7 +95,7 @@ class Execution:
         self.cancelled = False
         # Per node id, looked up once per attempt in the hot loop.
         self.inputs = [n.inputs for n in self.nodes]
-        self.outputs = [n.outputs for n in self.nodes]
+        self.funcs = [n.func or _concept_step for n in self.nodes]
         from .executors import TaskSpec
 
         self.task_spec = TaskSpec
@@ -154,7 +159,7 @@ class Execution:
                 task_spec(
                     node_id=node_id,
                     node=node.name,
-                    func=node.func,
+                    func=self.funcs[node_id],
                     args=args,
                     timeout=node.timeout,
                     run_id=self.run_id,
