@@ -22,7 +22,8 @@ class InlineExecutor(Executor):
     name = "inline"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        super().__init__(1)  # one thread runs one task at a time, whatever is asked
+        super().__init__(max_workers)
+        self.capacity = 1  # one thread runs one task at a time, whatever is asked
         self._queue: deque[TaskSpec] = deque()
         self._guard: Guard | None = None
 

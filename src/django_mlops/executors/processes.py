@@ -134,7 +134,8 @@ class ProcessExecutor(Executor):
     name = "processes"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        super().__init__(max_workers or os.cpu_count() or 1)
+        super().__init__(max_workers)
+        self.capacity = max_workers or os.cpu_count() or 1
         self._idle: list[_Worker] = []
         self._busy: dict[Connection, _Worker] = {}
         self._queued: deque[tuple[TaskSpec, bytes]] = deque()

@@ -37,7 +37,8 @@ class ThreadExecutor(Executor):
     name = "threads"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        super().__init__(max_workers or os.cpu_count() or 1)
+        super().__init__(max_workers)
+        self.capacity = max_workers or os.cpu_count() or 1
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._outcomes: queue.SimpleQueue[tuple[int, TaskOutcome]] = queue.SimpleQueue()
         self._lock = threading.Lock()
