@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,17 @@ from django_mlops import (
 )
 from django_mlops.discovery import get_pipeline, import_file, load_pipeline
 from django_mlops.errors import PipelineNotFound, UnknownParamError
+from django_mlops.pipeline import _registry
+
+
+@pytest.fixture(autouse=True)
+def _isolated_registry() -> Iterator[None]:
+    # Pipelines defined here are often invalid on purpose: keep them out of the
+    # process-wide registry that autodiscover() validates.
+    saved = dict(_registry)
+    yield
+    _registry.clear()
+    _registry.update(saved)
 
 
 def test_node_returns_function_unchanged_and_defaults() -> None:
@@ -227,3 +239,51 @@ def test_definition_is_linear_in_nodes() -> None:
 
 def _identity(*args: object) -> object:
     return args[0] if args else None
+
+
+def test_autodiscover_imports_configured_modules_and_validates(
+    tmp_path: Path, settings: object
+) -> None:
+    from django_mlops.discovery import autodiscover
+
+    good = tmp_path / "configured_pipelines_a.py"
+    good.write_text(
+        "from django_mlops import Pipeline\n"
+        "configured = Pipeline('configured_a')\n"
+        "configured.node(outputs='x', name='make')(lambda: 1)\n"
+    )
+    settings.MLOPS = {**settings.MLOPS, "PIPELINE_MODULES": [str(good)]}  # type: ignore[attr-defined]
+    names = {p.name for p in autodiscover()}
+    assert "configured_a" in names
+    broken = tmp_path / "configured_pipelines_b.py"
+    broken.write_text(
+        "from django_mlops import Pipeline\n"
+        "broken = Pipeline('configured_b')\n"
+        "broken.node(inputs=['nothing'], outputs='y', name='needy')(lambda n: n)\n"
+    )
+    settings.MLOPS = {**settings.MLOPS, "PIPELINE_MODULES": [str(broken)]}  # type: ignore[attr-defined]
+    with pytest.raises(MissingInputError, match="nothing"):
+        autodiscover()
+
+
+def test_autodiscover_propagates_errors_inside_app_pipelines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.apps import apps
+
+    from django_mlops.discovery import autodiscover
+
+    package = tmp_path / "fake_app_with_pipelines"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pipelines.py").write_text("raise RuntimeError('broken pipelines module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fake_app_with_pipelines  # type: ignore[import-not-found]
+
+    class FakeConfig:
+        name = "fake_app_with_pipelines"
+        module = fake_app_with_pipelines
+
+    monkeypatch.setattr(apps, "get_app_configs", lambda: [FakeConfig()])
+    with pytest.raises(RuntimeError, match="broken pipelines module"):
+        autodiscover()
