@@ -165,6 +165,7 @@ def make_plan(
     to_nodes: Sequence[str] = (),
     tags: Sequence[str] = (),
     no_cache: bool = False,
+    fingerprints: bool = True,
     stored_keys: Callable[[Sequence[str]], Iterable[str]] | None = None,
     previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None = None,
 ) -> RunPlan:
@@ -172,14 +173,20 @@ def make_plan(
 
     ``stored_keys(keys)`` returns the keys with stored outputs; ``previous_tasks(names)``
     the latest earlier record of those nodes. Both default to "nothing stored".
+    With ``fingerprints=False`` (unrecorded runs) code hashes and keys are left empty.
     """
     pipeline.validate()
     resolved = resolve_params(pipeline, params)
     nodes = pipeline.nodes
     graph = pipeline.graph
-    hashes = code_hashes(nodes)
-    digests = {name: param_digest(value) for name, value in resolved.items()}
-    keys, raw_input_keys = _engine.fingerprint(graph, hashes, digests)
+    if fingerprints:
+        hashes = code_hashes(nodes)
+        digests = {name: param_digest(value) for name, value in resolved.items()}
+        keys, raw_input_keys = _engine.fingerprint(graph, hashes, digests)
+    else:
+        # Nothing is stored or compared: keys would cost more than the run itself.
+        hashes = keys = [""] * len(nodes)
+        raw_input_keys = [[""] * len(graph.inputs(n.id)) for n in nodes]
     # Even with no_cache the store matters: unselected nodes' outputs are reused from it.
     stored = list(stored_keys(keys)) if stored_keys is not None else []
     plan = _engine.plan(

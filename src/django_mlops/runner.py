@@ -96,6 +96,7 @@ def run_pipeline(
             to_nodes=to_nodes,
             tags=tags,
             no_cache=no_cache,
+            fingerprints=record,
             stored_keys=recorder.stored_keys if recorder else None,
             previous_tasks=recorder.previous_tasks if recorder else None,
         )
