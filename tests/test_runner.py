@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from django_mlops import Pipeline
 from django_mlops.errors import UnknownParamError
@@ -157,12 +158,17 @@ def test_cancel_requested_from_another_thread(settings: Any) -> None:
     p = fixtures.chain_of_sleeps(20, 0.1)
 
     def request_cancel() -> None:
-        for _ in range(100):
-            run = Run.objects.filter(pipeline="sleeps", status="running").first()
-            if run is not None:
-                time.sleep(0.3)
-                Run.objects.filter(pk=run.pk).update(cancel_requested=True)
-                return
+        # The test database is SQLite's shared in-memory one, where a write that meets
+        # the runner's open transaction fails at once ("table is locked"): retry.
+        for _ in range(200):
+            try:
+                run = Run.objects.filter(pipeline="sleeps", status="running").first()
+                if run is not None:
+                    time.sleep(0.3)
+                    Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+                    return
+            except OperationalError:
+                pass
             time.sleep(0.02)
 
     thread = threading.Thread(target=request_cancel)

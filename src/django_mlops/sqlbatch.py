@@ -12,7 +12,8 @@ other value is passed as is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -21,17 +22,25 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 __all__ = ["TableWriter", "column_of", "rows_by"]
 
 _UTC = dt.UTC
-_EPOCH = dt.datetime(1970, 1, 1)  # naive UTC
+# Epoch second -> "YYYY-MM-DD HH:MM:SS": task times of a run share few seconds.
+_SECOND_TEXT: dict[int, str] = {}
 
 
 def _sqlite_utc_text(value: dt.datetime | float) -> str:
     """What Django's SQLite backend stores for an aware datetime: naive UTC text.
 
     Epoch seconds (``time.time()``) are accepted too; the recorder keeps task times
-    as floats and this addition is several times cheaper than building aware datetimes.
+    as floats and formatting them through a per-second cache is several times
+    cheaper than building datetimes.
     """
     if isinstance(value, float | int):
-        return (_EPOCH + dt.timedelta(seconds=value)).isoformat(" ")
+        second = int(value)
+        prefix = _SECOND_TEXT.get(second)
+        if prefix is None:
+            if len(_SECOND_TEXT) > 4096:
+                _SECOND_TEXT.clear()
+            prefix = _SECOND_TEXT[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+        return f"{prefix}.{int((value - second) * 1e6):06d}"
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
@@ -95,18 +104,22 @@ class TableWriter:
             return lambda value: field.get_db_prep_save(value, conn)
         return None
 
-    def _prepare(self, rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-        preps = [(i, p) for i, p in enumerate(self._preps) if p is not None]
-        if not preps:
-            return [list(row) for row in rows]
-        prepared = []
-        for row in rows:
-            values = list(row)
-            for i, prep in preps:
-                if values[i] is not None:
-                    values[i] = prep(values[i])
-            prepared.append(values)
-        return prepared
+    def _prepare(self, rows: Sequence[Sequence[Any]], extra: int = 0) -> list[tuple[Any, ...]]:
+        """Converted parameter tuples: the given columns, then (on insert) the defaults.
+
+        Works column by column (``zip(*rows)``), so only the values that need a
+        conversion pass through Python code. ``extra`` trailing values per row (the
+        key of an update) are passed through.
+        """
+        width = len(self.columns) + extra
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * width
+        for i, prep in enumerate(self._preps):
+            if prep is not None:
+                columns[i] = [None if v is None else prep(v) for v in columns[i]]
+        if not extra:
+            count = len(rows)
+            columns.extend([value] * count for _, value in self._defaults)
+        return list(zip(*columns, strict=True))
 
     def insert(self, rows: Sequence[Sequence[Any]], conflict: str = "") -> None:
         """Insert rows (values in ``columns`` order); ``conflict`` is an ON CONFLICT clause."""
@@ -114,12 +127,11 @@ class TableWriter:
             return
         quote = connection.ops.quote_name
         columns = self.columns + [c for c, _ in self._defaults]
-        defaults = [v for _, v in self._defaults]
         sql = (
             f"INSERT INTO {self.table} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))}) {conflict}"
         )
-        params = [values + defaults for values in self._prepare(rows)]
+        params = self._prepare(rows)
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
@@ -131,10 +143,7 @@ class TableWriter:
         sets = ", ".join(f"{quote(c)} = %s" for c in self.columns)
         key_column = _column(self.model, key)
         sql = f"UPDATE {self.table} SET {sets} WHERE {quote(key_column)} = %s"
-        params = [
-            [*values, row[-1]]
-            for values, row in zip(self._prepare(r[:-1] for r in rows), rows, strict=True)
-        ]
+        params = self._prepare(rows, extra=1)
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
