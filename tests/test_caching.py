@@ -86,6 +86,19 @@ def test_node_with_cache_off_always_runs() -> None:
     assert run.tasks["describe"].state == "cached"
 
 
+def test_same_code_under_other_output_names_is_not_reused() -> None:
+    first = Pipeline("names_a")
+    first.node(outputs="x", name="load")(fixtures.load)
+    first.run(executor="inline")
+    second = Pipeline("names_b")
+    second.node(outputs="frame", name="load")(fixtures.load)
+    fixtures.CALLS.clear()
+    run = second.run(executor="inline")
+    assert fixtures.calls() == ["load"] and run.output("frame") == [1, 2, 3]
+    again = first.run(executor="inline")  # same outputs as stored: reused across runs
+    assert again.tasks["load"].state == "cached"
+
+
 HELPER = """
 OFFSET = {offset}
 

@@ -108,11 +108,24 @@ class Recorder:
     # Planning reads -------------------------------------------------------------------
 
     def stored_keys(self, keys: Sequence[str]) -> set[str]:
-        """The keys among ``keys`` whose node succeeded earlier (its outputs are stored)."""
-        stored = TaskRun.objects.filter(
-            run__pipeline=self.pipeline.name, state="succeeded"
-        ).values_list("key", flat=True)
-        return set(stored.distinct()) & set(keys)
+        """The keys (one per node id) whose node's outputs are all stored.
+
+        Looked up by key through the indexes, not by pipeline: the same code on the
+        same inputs is reusable wherever it ran. A key says nothing about output
+        names, so every output of the node must be there under its dataset name.
+        """
+        succeeded: set[str] = set()
+        outputs: set[tuple[str, str]] = set()
+        for chunk in _chunks(sorted(set(keys))):
+            found = TaskRun.objects.filter(key__in=chunk, state="succeeded")
+            succeeded.update(found.values_list("key", flat=True).distinct())
+            stored = TaskOutput.objects.filter(key__in=chunk).values_list("key", "dataset")
+            outputs.update(stored.distinct())
+        return {
+            key
+            for node, key in zip(self.pipeline.nodes, keys, strict=True)
+            if key in succeeded and all((key, d) in outputs for d in node.outputs)
+        }
 
     def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
         """The latest earlier TaskRun of each named node in this pipeline (two queries)."""
