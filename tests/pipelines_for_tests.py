@@ -14,7 +14,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from django_mlops import Pipeline, log_metric, log_param
+from django_mlops import Pipeline, log_artifact, log_metric, log_param
 
 # A deque, not a list: code hashes include the contents of module-level lists
 # (they may be constants a node reads), and this one changes as nodes run.
@@ -159,3 +159,8 @@ def reversed_numbers() -> list[int]:
 
 def chain_step(*args: Any) -> int:
     return len(args)
+
+
+def with_artifact() -> int:
+    log_artifact("notes", {"k": 1})
+    return 1

@@ -98,3 +98,15 @@ def test_recording_is_batched() -> None:
     assert run.status == "succeeded" and run.task_runs.count() == 200
     # Planning, creation, a flush or two and the final update: not one query per node.
     assert len(queries) < 40, [q["sql"][:80] for q in queries]
+
+
+def test_logged_artifacts_are_stored_and_verified() -> None:
+    from django_mlops.artifacts import ArtifactStore
+    from django_mlops.models import LoggedArtifact
+
+    p = Pipeline("logs_artifact")
+    p.node(outputs="one")(fixtures.with_artifact)
+    run = p.run(executor="inline")
+    logged = LoggedArtifact.objects.select_related("artifact", "task").get(run=run)
+    assert logged.name == "notes" and logged.task.node == "with_artifact"
+    assert ArtifactStore().get(logged.artifact) == {"k": 1}
