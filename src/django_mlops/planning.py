@@ -187,8 +187,11 @@ def make_plan(
         # Nothing is stored or compared: keys would cost more than the run itself.
         hashes = keys = [""] * len(nodes)
         raw_input_keys = [[""] * len(graph.inputs(n.id)) for n in nodes]
-    # Even with no_cache the store matters: unselected nodes' outputs are reused from it.
-    stored = list(stored_keys(keys)) if stored_keys is not None else []
+    # With no_cache only a selection can reuse anything (the outputs of unselected
+    # nodes it reads), so the store is read only then.
+    selected = bool(only or from_nodes or to_nodes or tags)
+    read_store = stored_keys is not None and (selected or not no_cache)
+    stored = list(stored_keys(keys)) if read_store and stored_keys is not None else []
     plan = _engine.plan(
         graph,
         keys,
