@@ -1,0 +1,1 @@
+"""The demo Django project that mounts django-mlops (settings, urls, WSGI/ASGI)."""

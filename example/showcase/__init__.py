@@ -1,0 +1,1 @@
+"""The demo's app: example pipelines on scikit-learn's bundled datasets."""
