@@ -1,4 +1,7 @@
-// SHA-256 as specified in FIPS 180-4 (sections 4.1.2, 4.2.2, 5.1.1, 5.3.3, 6.2).
+// SHA-256 as specified in FIPS 180-4 (sections 4.1.2, 4.2.2, 5.1.1, 5.3.3, 6.2):
+// padding and the incremental interface here, with the portable compression
+// function; sha256_ni.cpp has the one using the x86 SHA extensions, chosen at
+// run time when the CPU has them.
 #include <bit>
 #include <cstring>
 
@@ -29,7 +32,7 @@ std::uint32_t big_endian_word(const std::uint8_t* p) {
 }
 
 // The compression function (6.2.2) on one 512-bit block.
-void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
+void compress(std::uint32_t* h, const std::uint8_t* block) {
   std::array<std::uint32_t, 64> w;
   for (int t = 0; t < 16; ++t) w[t] = big_endian_word(block + 4 * t);
   for (int t = 16; t < 64; ++t) {
@@ -64,7 +67,74 @@ void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
   h[7] += k;
 }
 
+using BlocksFn = void (*)(std::uint32_t*, const std::uint8_t*, std::size_t) noexcept;
+
+BlocksFn blocks_fn(Sha256Backend backend) noexcept {
+  return backend == Sha256Backend::sha_ni ? &detail::sha256_blocks_shani
+                                          : &detail::sha256_blocks_portable;
+}
+
+// The CPU check runs once; afterwards each call costs a load.
+BlocksFn active_blocks() noexcept {
+  static const BlocksFn fn = blocks_fn(sha256_active_backend());
+  return fn;
+}
+
+// Pads the `used` bytes of `tail` (fewer than 64) for a message of `total`
+// bytes (5.1.1: a 1 bit, zeros, the length in bits big-endian), compresses
+// the last one or two blocks and returns the digest.
+Digest finish_tail(BlocksFn fn, std::uint32_t* state, const std::uint8_t* tail, std::size_t used,
+                   std::uint64_t total) noexcept {
+  std::array<std::uint8_t, 128> last{};
+  std::memcpy(last.data(), tail, used);
+  last[used] = 0x80;
+  const std::size_t size = used + 1 + 8 <= 64 ? 64 : 128;
+  const std::uint64_t bits = total * 8;
+  for (std::size_t i = 0; i < 8; ++i) {
+    last[size - 8 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+  }
+  fn(state, last.data(), size / 64);
+  Digest digest;
+  for (std::size_t i = 0; i < 8; ++i) {
+    for (std::size_t j = 0; j < 4; ++j) {
+      digest[4 * i + j] = static_cast<std::uint8_t>(state[i] >> (24 - 8 * j));
+    }
+  }
+  return digest;
+}
+
+Digest one_shot(BlocksFn fn, std::string_view data) noexcept {
+  std::array<std::uint32_t, 8> state = kInitial;
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+  const std::size_t whole = data.size() / 64;
+  if (whole > 0) fn(state.data(), bytes, whole);
+  return finish_tail(fn, state.data(), bytes + whole * 64, data.size() % 64, data.size());
+}
+
 }  // namespace
+
+namespace detail {
+
+void sha256_blocks_portable(std::uint32_t* state, const std::uint8_t* data,
+                            std::size_t blocks) noexcept {
+  for (; blocks > 0; --blocks, data += 64) compress(state, data);
+}
+
+}  // namespace detail
+
+bool sha256_backend_supported(Sha256Backend backend) noexcept {
+  return backend == Sha256Backend::portable || detail::sha256_shani_supported();
+}
+
+Sha256Backend sha256_active_backend() noexcept {
+  static const Sha256Backend backend =
+      detail::sha256_shani_supported() ? Sha256Backend::sha_ni : Sha256Backend::portable;
+  return backend;
+}
+
+Digest sha256_with(Sha256Backend backend, std::string_view data) noexcept {
+  return one_shot(blocks_fn(backend), data);
+}
 
 Sha256::Sha256() noexcept : state_(kInitial) {}
 
@@ -78,10 +148,14 @@ void Sha256::update(const void* data, std::size_t size) noexcept {
     bytes += take;
     size -= take;
     if (used_ < block_.size()) return;
-    compress(state_, block_.data());
+    active_blocks()(state_.data(), block_.data(), 1);
     used_ = 0;
   }
-  for (; size >= 64; bytes += 64, size -= 64) compress(state_, bytes);
+  if (size >= 64) {
+    active_blocks()(state_.data(), bytes, size / 64);
+    bytes += size / 64 * 64;
+    size %= 64;
+  }
   if (size > 0) {
     std::memcpy(block_.data(), bytes, size);
     used_ = size;
@@ -89,31 +163,10 @@ void Sha256::update(const void* data, std::size_t size) noexcept {
 }
 
 Digest Sha256::finish() noexcept {
-  // Padding (5.1.1): a 1 bit, zeros, then the message length in bits, big-endian.
-  const std::uint64_t bits = total_ * 8;
-  block_[used_++] = 0x80;
-  if (used_ > 56) {
-    std::memset(block_.data() + used_, 0, block_.size() - used_);
-    compress(state_, block_.data());
-    used_ = 0;
-  }
-  std::memset(block_.data() + used_, 0, 56 - used_);
-  for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
-  compress(state_, block_.data());
-  Digest digest;
-  for (std::size_t i = 0; i < 8; ++i) {
-    for (std::size_t j = 0; j < 4; ++j) {
-      digest[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (24 - 8 * j));
-    }
-  }
-  return digest;
+  return finish_tail(active_blocks(), state_.data(), block_.data(), used_, total_);
 }
 
-Digest sha256(std::string_view data) noexcept {
-  Sha256 hasher;
-  hasher.update(data);
-  return hasher.finish();
-}
+Digest sha256(std::string_view data) noexcept { return one_shot(active_blocks(), data); }
 
 std::string to_hex(const Digest& digest) {
   static constexpr char kDigits[] = "0123456789abcdef";

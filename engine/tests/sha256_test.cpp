@@ -2,11 +2,83 @@
 // "Examples with intermediate values") and its incremental interface.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mlops/fingerprint.hpp"
 
 namespace {
+
+// The FIPS 180-4 example messages and their digests, plus padding edge cases.
+std::vector<std::pair<std::string, std::string>> known_vectors() {
+  return {
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+      {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+       "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+       "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+      {std::string(1000000, 'a'),
+       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+      {std::string(55, 'a'), "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+      {std::string(56, 'a'), "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+      {std::string(64, 'a'), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+  };
+}
+
+void expect_known_vectors(mlops::Sha256Backend backend) {
+  for (const auto& [message, digest] : known_vectors()) {
+    EXPECT_EQ(mlops::to_hex(mlops::sha256_with(backend, message)), digest)
+        << "message of " << message.size() << " bytes";
+  }
+}
+
+TEST(Sha256Backends, PortableMatchesKnownVectors) {
+  ASSERT_TRUE(mlops::sha256_backend_supported(mlops::Sha256Backend::portable));
+  expect_known_vectors(mlops::Sha256Backend::portable);
+}
+
+TEST(Sha256Backends, ShaExtensionsMatchKnownVectors) {
+  if (!mlops::sha256_backend_supported(mlops::Sha256Backend::sha_ni)) {
+    GTEST_SKIP() << "this CPU has no SHA extensions";
+  }
+  expect_known_vectors(mlops::Sha256Backend::sha_ni);
+}
+
+TEST(Sha256Backends, ActiveBackendIsTheFastestSupported) {
+  const bool ni = mlops::sha256_backend_supported(mlops::Sha256Backend::sha_ni);
+  EXPECT_EQ(mlops::sha256_active_backend(),
+            ni ? mlops::Sha256Backend::sha_ni : mlops::Sha256Backend::portable);
+}
+
+TEST(Sha256Backends, RandomInputsAgreeAcrossBackendsAndSplits) {
+  const bool ni = mlops::sha256_backend_supported(mlops::Sha256Backend::sha_ni);
+  std::mt19937 rng(20261123);
+  std::string data;
+  for (int round = 0; round < 600; ++round) {
+    // Every length up to 300 bytes (all padding cases), then some multi-block ones.
+    const std::size_t size = round < 300 ? static_cast<std::size_t>(round) : rng() % 5000;
+    data.resize(size);
+    for (char& c : data) c = static_cast<char>(rng() & 0xff);
+    const mlops::Digest portable = mlops::sha256_with(mlops::Sha256Backend::portable, data);
+    if (ni) {
+      EXPECT_EQ(mlops::sha256_with(mlops::Sha256Backend::sha_ni, data), portable)
+          << "size " << size;
+    }
+    EXPECT_EQ(mlops::sha256(data), portable) << "size " << size;
+    // The incremental interface (active backend) over random pieces.
+    mlops::Sha256 hasher;
+    for (std::size_t at = 0; at < size;) {
+      const std::size_t piece = std::min<std::size_t>(size - at, rng() % 150);
+      hasher.update(data.data() + at, piece);
+      at += piece;
+    }
+    EXPECT_EQ(hasher.finish(), portable) << "size " << size;
+  }
+}
 
 TEST(Sha256, ShortMessageOneBlock) {
   EXPECT_EQ(mlops::sha256_hex("abc"),

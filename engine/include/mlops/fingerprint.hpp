@@ -43,6 +43,25 @@ class Sha256 {
 Digest sha256(std::string_view data) noexcept;
 std::string to_hex(const Digest& digest);
 
+// SHA-256 implementations. sha256(), sha256_hex() and Sha256 use the fastest
+// one the CPU supports, chosen once at run time: the x86 SHA extensions when
+// present, else portable C++. The choice is visible for tests and benchmarks.
+enum class Sha256Backend : std::uint8_t { portable, sha_ni };
+bool sha256_backend_supported(Sha256Backend backend) noexcept;
+Sha256Backend sha256_active_backend() noexcept;
+// One-shot SHA-256 with a given backend, which must be supported.
+Digest sha256_with(Sha256Backend backend, std::string_view data) noexcept;
+
+namespace detail {
+// The compression function over `blocks` consecutive 64-byte blocks; state
+// holds the eight hash words H0..H7.
+void sha256_blocks_portable(std::uint32_t* state, const std::uint8_t* data,
+                            std::size_t blocks) noexcept;
+void sha256_blocks_shani(std::uint32_t* state, const std::uint8_t* data,
+                         std::size_t blocks) noexcept;  // only when supported
+bool sha256_shani_supported() noexcept;
+}  // namespace detail
+
 struct FingerprintInput {
   std::vector<std::string> code_hashes;  // one per node id; concept steps pass ""
   std::unordered_map<std::string, std::string>

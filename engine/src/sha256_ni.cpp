@@ -1,0 +1,127 @@
+// The SHA-256 compression function (FIPS 180-4, 6.2.2) with the x86 SHA
+// extensions. Only this file's functions carry target("sha,sse4.1"), so the
+// rest of the build needs no special flags; sha256.cpp calls them only after
+// checking at run time that the CPU has the instructions.
+//
+// Register layout, as the instructions define it (dword 0 = bits 31:0):
+//   abef = {F, E, B, A}, cdgh = {H, G, D, C}: the eight working variables;
+//   SHA256RNDS2 does two rounds on them with W[t] + K[t] for both rounds in
+//   the low two dwords of its third operand, and returns the new {F, E, B, A};
+//   the old abef then holds the new {H, G, D, C}.
+//   A message vector holds W[t..t+3], W[t] in dword 0. For t >= 16,
+//   SHA256MSG1(W[t-16..], W[t-12..]) gives W[t-16+i] + sigma0(W[t-15+i]), to
+//   which W[t-7..t-4] are added, and SHA256MSG2(that, W[t-4..t-1]) adds
+//   sigma1(W[t-2+i]), feeding its own first results forward for i = 2, 3.
+#include "mlops/fingerprint.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+namespace mlops::detail {
+
+namespace {
+
+#define MLOPS_SHA_TARGET __attribute__((target("sha,sse4.1")))
+
+// K[t] (FIPS 180-4, 4.2.2), in message order so four of them load as one vector.
+alignas(16) constexpr std::uint32_t kRoundNi[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+struct WorkingState {
+  __m128i abef;
+  __m128i cdgh;
+};
+
+// Four rounds t..t+3 with message words w = W[t..t+3].
+MLOPS_SHA_TARGET inline void four_rounds(WorkingState& s, __m128i w, int t) {
+  const __m128i wk =
+      _mm_add_epi32(w, _mm_load_si128(reinterpret_cast<const __m128i*>(kRoundNi + t)));  // NOLINT
+  const __m128i abef_2 = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk);
+  // Dwords 2 and 3 (W+K for rounds t+2, t+3) moved down to dwords 0 and 1.
+  const __m128i abef_4 = _mm_sha256rnds2_epu32(s.abef, abef_2, _mm_shuffle_epi32(wk, 0x0E));
+  s.cdgh = abef_2;
+  s.abef = abef_4;
+}
+
+// W[t..t+3] from w0 = W[t-16..], w1 = W[t-12..], w2 = W[t-8..], w3 = W[t-4..].
+MLOPS_SHA_TARGET inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m128i w3) {
+  // _mm_alignr_epi8(w3, w2, 4) = {W[t-7], W[t-6], W[t-5], W[t-4]}.
+  const __m128i partial = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8(w3, w2, 4));
+  return _mm_sha256msg2_epu32(partial, w3);
+}
+
+}  // namespace
+
+MLOPS_SHA_TARGET void sha256_blocks_shani(std::uint32_t* state, const std::uint8_t* data,
+                                          std::size_t blocks) noexcept {
+  // Byte order within each dword reversed: the message words are big-endian.
+  const __m128i big_endian = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+  WorkingState s;
+  s.abef = _mm_set_epi32(static_cast<int>(state[0]), static_cast<int>(state[1]),
+                         static_cast<int>(state[4]), static_cast<int>(state[5]));
+  s.cdgh = _mm_set_epi32(static_cast<int>(state[2]), static_cast<int>(state[3]),
+                         static_cast<int>(state[6]), static_cast<int>(state[7]));
+  for (; blocks > 0; --blocks, data += 64) {
+    const WorkingState saved = s;
+    const auto* in = reinterpret_cast<const __m128i*>(data);  // NOLINT: unaligned loads below
+    __m128i w0 = _mm_shuffle_epi8(_mm_loadu_si128(in), big_endian);
+    __m128i w1 = _mm_shuffle_epi8(_mm_loadu_si128(in + 1), big_endian);
+    __m128i w2 = _mm_shuffle_epi8(_mm_loadu_si128(in + 2), big_endian);
+    __m128i w3 = _mm_shuffle_epi8(_mm_loadu_si128(in + 3), big_endian);
+    four_rounds(s, w0, 0);
+    four_rounds(s, w1, 4);
+    four_rounds(s, w2, 8);
+    four_rounds(s, w3, 12);
+    for (int t = 16; t < 64; t += 16) {
+      w0 = schedule(w0, w1, w2, w3);
+      four_rounds(s, w0, t);
+      w1 = schedule(w1, w2, w3, w0);
+      four_rounds(s, w1, t + 4);
+      w2 = schedule(w2, w3, w0, w1);
+      four_rounds(s, w2, t + 8);
+      w3 = schedule(w3, w0, w1, w2);
+      four_rounds(s, w3, t + 12);
+    }
+    s.abef = _mm_add_epi32(s.abef, saved.abef);
+    s.cdgh = _mm_add_epi32(s.cdgh, saved.cdgh);
+  }
+  alignas(16) std::uint32_t abef[4];
+  alignas(16) std::uint32_t cdgh[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(abef), s.abef);  // NOLINT
+  _mm_store_si128(reinterpret_cast<__m128i*>(cdgh), s.cdgh);  // NOLINT
+  state[0] = abef[3];
+  state[1] = abef[2];
+  state[4] = abef[1];
+  state[5] = abef[0];
+  state[2] = cdgh[3];
+  state[3] = cdgh[2];
+  state[6] = cdgh[1];
+  state[7] = cdgh[0];
+}
+
+bool sha256_shani_supported() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+}
+
+#undef MLOPS_SHA_TARGET
+
+}  // namespace mlops::detail
+
+#else  // not x86: the portable code is the only backend
+
+namespace mlops::detail {
+
+void sha256_blocks_shani(std::uint32_t*, const std::uint8_t*, std::size_t) noexcept {}
+bool sha256_shani_supported() noexcept { return false; }
+
+}  // namespace mlops::detail
+
+#endif
