@@ -83,7 +83,7 @@ def split(frame: pd.DataFrame, test_size: float, seed: int) -> tuple[pd.DataFram
 
 
 @iris.node(inputs=["train", "params:C"], outputs="model", retries=2, tags="model")
-def fit(train: pd.DataFrame, C: float) -> Any:  # noqa: N803 (the param's public name)
+def fit(train: pd.DataFrame, C: float) -> Any:
     """Logistic regression on standardised measurements."""
     x, y = features_and_target(train)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
@@ -230,7 +230,7 @@ C_GRID = (0.3, 1.0, 3.0, 10.0)
 GAMMA_GRID = (0.0001, 0.0003, 0.001, 0.002, 0.005, 0.01)
 
 
-def candidate_label(C: float, gamma: float) -> str:  # noqa: N803
+def candidate_label(C: float, gamma: float) -> str:
     """The node name of one grid point, e.g. ``svc_C3_gamma0.001``."""
     return f"svc_C{C:g}_gamma{gamma:g}"
 
@@ -262,7 +262,7 @@ def split_images(
 def train_candidate(
     train: pd.DataFrame,
     val: pd.DataFrame,
-    C: float,  # noqa: N803
+    C: float,
     gamma: float,
 ) -> dict[str, float]:
     """Fit an RBF SVC at one grid point and score it on the validation images."""
