@@ -13,7 +13,10 @@ reached by then; later flushes update the rows that changed. A run shorter than
 one interval therefore writes each task row once, in its final state, instead
 of inserting it and updating it again (half the database work on many small
 nodes). ``TaskOutput.key`` holds the producing node's key (its fingerprint),
-which is how a later run finds the outputs of a node it reuses.
+which is how a later run finds the outputs of a node it reuses. Only executed
+tasks get TaskOutput rows; a cached task's outputs are those stored under its
+key (``results.run_output`` follows it), so the rows per key grow with real
+executions, not with every run that reuses them.
 """
 
 from __future__ import annotations
@@ -97,11 +100,11 @@ class Recorder:
         self._rows: dict[int, list[Any]] = {}  # node id -> changed _UPDATE_COLUMNS values
         self._states: list[str] = []  # per node id, the state last buffered or written
         self._outputs: list[tuple[int, str, Any]] = []  # (node id, dataset, Serialized)
-        self._reused_rows: list[tuple[int, str, int]] = []  # (node id, dataset, artifact id)
         self._metrics: list[list[Any]] = []  # node id in the task column until flushed
         self._params: list[list[Any]] = []
         self._logged: list[tuple[int | None, str, Any]] = []
-        self._reused: dict[str, Artifact] = {}  # dataset -> artifact of a reused producer
+        self._reused: dict[str, int] = {}  # dataset -> artifact id of a reused producer
+        self._stored_outputs: dict[tuple[str, str], int] = {}  # (key, dataset) -> artifact id
         self._updates = TableWriter(TaskRun, _UPDATE_COLUMNS)
         self._scalars: dict[tuple[type, Any], Any] = {}
 
@@ -112,19 +115,29 @@ class Recorder:
 
         Looked up by key through the indexes, not by pipeline: the same code on the
         same inputs is reusable wherever it ran. A key says nothing about output
-        names, so every output of the node must be there under its dataset name.
+        names, so every output must be there under its dataset name. TaskOutput rows
+        are only written with a success, so only nodes without outputs need TaskRun.
         """
+        nodes = self.pipeline.nodes
+        outputs = self._stored_outputs
+        for chunk in _chunks(sorted({k for n, k in zip(nodes, keys, strict=True) if n.outputs})):
+            found = TaskOutput.objects.filter(key__in=chunk).order_by()
+            for key, dataset, artifact_id in found.values_list("key", "dataset", "artifact_id"):
+                outputs[(key, dataset)] = artifact_id
         succeeded: set[str] = set()
-        outputs: set[tuple[str, str]] = set()
-        for chunk in _chunks(sorted(set(keys))):
-            found = TaskRun.objects.filter(key__in=chunk, state="succeeded")
-            succeeded.update(found.values_list("key", flat=True).distinct())
-            stored = TaskOutput.objects.filter(key__in=chunk).values_list("key", "dataset")
-            outputs.update(stored.distinct())
+        for chunk in _chunks(
+            sorted({k for n, k in zip(nodes, keys, strict=True) if not n.outputs})
+        ):
+            found_runs = TaskRun.objects.filter(key__in=chunk, state="succeeded").order_by()
+            succeeded.update(found_runs.values_list("key", flat=True).distinct())
         return {
             key
-            for node, key in zip(self.pipeline.nodes, keys, strict=True)
-            if key in succeeded and all((key, d) in outputs for d in node.outputs)
+            for node, key in zip(nodes, keys, strict=True)
+            if (
+                key in succeeded
+                if not node.outputs
+                else all((key, d) in outputs for d in node.outputs)
+            )
         }
 
     def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
@@ -193,26 +206,21 @@ class Recorder:
         return int(run.pk)
 
     def _find_reused(self, plan: RunPlan) -> None:
-        """Look up the stored outputs of every node the plan reuses (one query per 900 keys)."""
-        reuse = [n for n in plan.pipeline.nodes if plan.initial[n.id] == "cached"]
-        keys = list({plan.keys[n.id] for n in reuse})
-        found: dict[tuple[str, str], Artifact] = {}
-        for chunk in _chunks(keys):
-            for output in TaskOutput.objects.filter(key__in=chunk).select_related("artifact"):
-                found[(output.key, output.dataset)] = output.artifact
-        for node in reuse:
+        """Note the stored artifact of every output of the nodes the plan reuses."""
+        for node in plan.pipeline.nodes:
+            if plan.initial[node.id] != "cached":
+                continue
             for dataset in node.outputs:
-                artifact = found.get((plan.keys[node.id], dataset))
-                if artifact is not None:  # a missing one is reported when a consumer needs it
-                    self._reused[dataset] = artifact
-                    self._reused_rows.append((node.id, dataset, artifact.pk))
+                artifact_id = self._stored_outputs.get((plan.keys[node.id], dataset))
+                if artifact_id is not None:  # a missing one is reported when a consumer needs it
+                    self._reused[dataset] = artifact_id
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
-        artifact = self._reused.get(dataset)
-        if artifact is None:
+        artifact_id = self._reused.get(dataset)
+        if artifact_id is None:
             raise LookupError(f"no stored artifact for dataset '{dataset}'")
-        return self.store.get(artifact)
+        return self.store.get(Artifact.objects.get(pk=artifact_id))
 
     # During the run -------------------------------------------------------------------
 
@@ -333,10 +341,6 @@ class Recorder:
                 [ids[n], self.run_id, d, self.plan.keys[n], artifacts[s.sha256]]
                 for n, d, s in outputs
             ]
-            output_rows += [
-                [ids[n], self.run_id, d, self.plan.keys[n], a] for n, d, a in self._reused_rows
-            ]
-            self._reused_rows = []
             # Outputs in the same transaction as the state: a succeeded TaskRun always
             # has its TaskOutput rows, which is what "stored" means to the next plan.
             TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert(output_rows)

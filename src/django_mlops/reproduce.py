@@ -101,11 +101,16 @@ def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
     return new
 
 
-def _outputs(run: Run) -> dict[str, str]:
+def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
+    """Dataset -> SHA-256 of every output of the run, its cached tasks' included."""
     from .models import TaskOutput
 
-    rows = TaskOutput.objects.filter(run=run).values_list("dataset", "artifact__sha256")
-    return dict(rows)
+    found = dict(TaskOutput.objects.filter(run=run).values_list("dataset", "artifact__sha256"))
+    cached_keys = run.task_runs.filter(state="cached").values("key")
+    stored = TaskOutput.objects.filter(key__in=cached_keys, dataset__in=datasets)
+    for dataset, sha in stored.values_list("dataset", "artifact__sha256"):
+        found.setdefault(dataset, sha)
+    return {d: sha for d, sha in found.items() if d in datasets}
 
 
 def _tasks(run: Run) -> dict[str, tuple[str, dict[str, str]]]:
@@ -133,7 +138,8 @@ def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> 
     for name in sorted(set(old_packages) | set(new_packages)):
         if old_packages.get(name) != new_packages.get(name):
             report.package_changes[name] = (old_packages.get(name), new_packages.get(name))
-    old_outputs, new_outputs = _outputs(original), _outputs(run)
+    datasets = {d for node in get_pipeline(original.pipeline).nodes for d in node.outputs}
+    old_outputs, new_outputs = _outputs(original, datasets), _outputs(run, datasets)
     for dataset in sorted(set(old_outputs) | set(new_outputs)):
         report.outputs.append(
             OutputComparison(dataset, old_outputs.get(dataset), new_outputs.get(dataset))

@@ -10,8 +10,6 @@ surface with no database behind it.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,20 +26,17 @@ __all__ = [
     "run_tasks",
 ]
 
-# Outputs of recent runs in this process, by run id: loading them back from the
-# store right after the run would cost a read and a hash for nothing.
-_RECENT_LIMIT = 8
-_recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
-_recent_lock = threading.Lock()
+# The attribute under which a Run object returned by the runner carries the values
+# its nodes produced in this process: reading them back from the store right after
+# the run would cost a read and a hash for nothing. Kept on the object, not in a
+# table by id, so a Run row re-read from the database (or an id reused after a
+# rollback) always goes through the verified store.
+_VALUES_ATTR = "_mlops_values"
 
 
-def remember_outputs(run_id: int, values: dict[str, Any]) -> None:
-    """Keep a finished run's in-memory dataset values for ``run_output``."""
-    with _recent_lock:
-        _recent[run_id] = values
-        _recent.move_to_end(run_id)
-        while len(_recent) > _RECENT_LIMIT:
-            _recent.popitem(last=False)
+def remember_outputs(run: Run, values: dict[str, Any]) -> None:
+    """Attach a finished run's in-memory dataset values to its Run object."""
+    setattr(run, _VALUES_ATTR, values)
 
 
 def run_tasks(run: Run) -> dict[str, TaskRun]:
@@ -66,14 +61,19 @@ def run_output(run: Run, dataset: str) -> Any:
     Raises KeyError when the run has no such output; the store raises when the
     artifact's bytes no longer match its SHA-256.
     """
-    with _recent_lock:
-        values = _recent.get(run.pk)
-    if values is not None and dataset in values:
+    values: dict[str, Any] | None = getattr(run, _VALUES_ATTR, None)
+    if values is not None and dataset in values and not dataset.startswith("params:"):
         return values[dataset]
     from .artifacts import ArtifactStore
     from .models import TaskOutput
 
     record = TaskOutput.objects.filter(run=run, dataset=dataset).select_related("artifact").first()
+    if record is None:
+        # A cached task has no output rows of its own: its outputs are the ones
+        # stored under its key by the run that executed it.
+        cached_keys = run.task_runs.filter(state="cached").values("key")
+        stored = TaskOutput.objects.filter(key__in=cached_keys, dataset=dataset)
+        record = stored.select_related("artifact").first()
     if record is None:
         raise KeyError(f"run {run.pk} has no output '{dataset}'")
     return ArtifactStore().get(record.artifact)

@@ -143,7 +143,7 @@ def run_pipeline(
         status = ending or execution.status(states)
         if recorder is not None:
             recorder.finish(states, status)
-            remember_outputs(recorder.run_id, execution.values)
+            remember_outputs(recorder.run, execution.values)
         if ending is None:
             execution.emit("run_finished", None, status)
     if recorder is not None:
