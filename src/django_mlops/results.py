@@ -1,9 +1,9 @@
 """Reading a run's results: its tasks, latest metrics and outputs.
 
 ``run_tasks``, ``run_metrics`` and ``run_output`` back the ``Run.tasks``,
-``Run.metrics`` and ``Run.output()`` properties. Outputs of a run that just
-happened in this process are served from memory (the last few runs are kept);
-otherwise they are loaded from the artifact store, verified against their hash.
+``Run.metrics`` and ``Run.output()`` properties. The Run object the runner
+returns serves its outputs from memory; any other (a row read from the database)
+loads them from the artifact store, verified against their hash.
 ``InMemoryRun`` is what ``run_pipeline(record=False)`` returns: the same reading
 surface with no database behind it.
 """
