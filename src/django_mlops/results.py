@@ -48,7 +48,7 @@ def run_tasks(run: Run) -> dict[str, TaskRun]:
 
 
 def run_metrics(run: Run) -> dict[str, float]:
-    """The latest value of each metric logged in the run (by step, then time)."""
+    """The last value logged for each metric of the run."""
     latest: dict[str, float] = {}
     for key, value in run.metric_records.order_by("timestamp", "id").values_list("key", "value"):
         latest[key] = value
