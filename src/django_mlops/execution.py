@@ -173,7 +173,19 @@ class Execution:
         node_id = outcome.node_id
         node = self.nodes[node_id]
         recorder = self.recorder
-        if outcome.ok:
+        if outcome.ok and recorder is None and not node.returns_tuple:
+            # The unrecorded common case (one output or none), kept to a few steps.
+            if node.outputs:
+                self.values[node.outputs[0]] = outcome.value
+            self.running.pop(node_id, None)
+            self.scheduler.succeed(node_id)
+            self.states[node_id] = "succeeded"
+            self.done += 1
+            if outcome.events:
+                self.keep_events(outcome)
+            if self.on_event is not None:
+                self.emit("task_finished", node.name, "succeeded")
+        elif outcome.ok:
             try:
                 produced = _outputs_of(node, outcome.value)
                 serialized = recorder.serialize(produced) if recorder is not None else None
@@ -231,12 +243,18 @@ class Execution:
         executor = self.executor
         recorder = self.recorder
         next_flush = time.monotonic() + flush_seconds
+        submit_ready, handle, wait, running = (
+            self.submit_ready,
+            self.handle,
+            executor.wait,
+            self.running,
+        )
         while True:
-            self.submit_ready()
-            if not self.running and (scheduler.finished or self.cancelled):
+            submit_ready()
+            if not running and (scheduler.finished or self.cancelled):
                 break
-            for outcome in executor.wait(flush_seconds):
-                self.handle(outcome)
+            for outcome in wait(flush_seconds):
+                handle(outcome)
             if recorder is not None and time.monotonic() >= next_flush:
                 recorder.flush()
                 if not self.cancelled and recorder.cancel_requested():
