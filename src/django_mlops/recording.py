@@ -29,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Max
 
 from .artifacts import ArtifactStore, serialize
+from .history import RunHistory
 from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
-from .planning import PreviousTask, RunPlan
+from .planning import RunPlan
 from .sqlbatch import TableWriter, column_of, rows_by
 
 if TYPE_CHECKING:
@@ -60,8 +60,6 @@ _UPDATE_COLUMNS = (
 # What the plan decided; fixed for the run.
 _PLAN_COLUMNS = ("run", "node", "code_hash", "key", "input_keys", "reason", "reason_detail")
 _OUTPUT_COLUMNS = ("task", "run", "dataset", "key", "artifact")
-# Keep IN (...) lists well below SQLite's bound on query parameters.
-_IN_CHUNK = 900
 _HOST = socket.gethostname()
 _SCALARS = (type(None), bool, int, str)
 _SCALAR_TEXT_MAX = 256
@@ -79,16 +77,12 @@ def _now() -> dt.datetime:
     return dt.datetime.now(tz=dt.UTC)
 
 
-def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
-
-
 def _fresh_row(state: str) -> list[Any]:
     return [state, 0, None, None, None, _HOST, None, "", "", "", "", ""]
 
 
 class Recorder:
-    """Writes one run's records; created before planning so planning can read the store."""
+    """Writes one run's records; created before planning, which reads ``history``."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -104,55 +98,9 @@ class Recorder:
         self._params: list[list[Any]] = []
         self._logged: list[tuple[int | None, str, Any]] = []
         self._reused: dict[str, int] = {}  # dataset -> artifact id of a reused producer
-        self._stored_outputs: dict[tuple[str, str], int] = {}  # (key, dataset) -> artifact id
+        self.history = RunHistory(pipeline)  # planning reads the store through it
         self._updates = TableWriter(TaskRun, _UPDATE_COLUMNS)
         self._scalars: dict[tuple[type, Any], Any] = {}
-
-    # Planning reads -------------------------------------------------------------------
-
-    def stored_keys(self, keys: Sequence[str]) -> set[str]:
-        """The keys (one per node id) whose node's outputs are all stored.
-
-        Looked up by key through the indexes, not by pipeline: the same code on the
-        same inputs is reusable wherever it ran. A key says nothing about output
-        names, so every output must be there under its dataset name. TaskOutput rows
-        are only written with a success, so only nodes without outputs need TaskRun.
-        """
-        nodes = self.pipeline.nodes
-        outputs = self._stored_outputs
-        for chunk in _chunks(sorted({k for n, k in zip(nodes, keys, strict=True) if n.outputs})):
-            found = TaskOutput.objects.filter(key__in=chunk).order_by()
-            for key, dataset, artifact_id in found.values_list("key", "dataset", "artifact_id"):
-                outputs[(key, dataset)] = artifact_id
-        succeeded: set[str] = set()
-        for chunk in _chunks(
-            sorted({k for n, k in zip(nodes, keys, strict=True) if not n.outputs})
-        ):
-            found_runs = TaskRun.objects.filter(key__in=chunk, state="succeeded").order_by()
-            succeeded.update(found_runs.values_list("key", flat=True).distinct())
-        return {
-            key
-            for node, key in zip(nodes, keys, strict=True)
-            if (
-                key in succeeded
-                if not node.outputs
-                else all((key, d) in outputs for d in node.outputs)
-            )
-        }
-
-    def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
-        """The latest earlier TaskRun of each named node in this pipeline (two queries)."""
-        rows = TaskRun.objects.filter(run__pipeline=self.pipeline.name)
-        if len(names) <= _IN_CHUNK:
-            rows = rows.filter(node__in=names)
-        latest = rows.values("node").annotate(last=Max("id")).values_list("last", flat=True)
-        found = TaskRun.objects.filter(id__in=latest).values_list(
-            "node", "code_hash", "key", "input_keys", "run__params"
-        )
-        return {
-            node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
-            for node, code_hash, key, input_keys, params in found
-        }
 
     # Start ----------------------------------------------------------------------------
 
@@ -211,7 +159,7 @@ class Recorder:
             if plan.initial[node.id] != "cached":
                 continue
             for dataset in node.outputs:
-                artifact_id = self._stored_outputs.get((plan.keys[node.id], dataset))
+                artifact_id = self.history.stored_outputs.get((plan.keys[node.id], dataset))
                 if artifact_id is not None:  # a missing one is reported when a consumer needs it
                     self._reused[dataset] = artifact_id
 

@@ -97,8 +97,8 @@ def run_pipeline(
             tags=tags,
             no_cache=no_cache,
             fingerprints=record,
-            stored_keys=recorder.stored_keys if recorder else None,
-            previous_tasks=recorder.previous_tasks if recorder else None,
+            stored_keys=recorder.history.stored_keys if recorder else None,
+            previous_tasks=recorder.history.previous_tasks if recorder else None,
         )
         executor_obj, executor_name, owned = _resolve_executor(executor, max_workers)
     except Exception as exc:

@@ -1,0 +1,79 @@
+"""What earlier runs left behind, as planning needs it: stored outputs and previous tasks.
+
+Both lookups go through indexes by key or by node and read plain tuples, so
+planning a 10k-node run costs a few queries, not one per node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Max
+
+from .models import TaskOutput, TaskRun
+from .planning import PreviousTask
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+__all__ = ["RunHistory"]
+
+# Keep IN (...) lists well below SQLite's bound on query parameters.
+_IN_CHUNK = 900
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
+
+
+class RunHistory:
+    """Reads of the store for one pipeline; ``stored_outputs`` is filled by ``stored_keys``."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.stored_outputs: dict[tuple[str, str], int] = {}  # (key, dataset) -> artifact id
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """The keys (one per node id) whose node's outputs are all stored.
+
+        Looked up by key through the indexes, not by pipeline: the same code on the
+        same inputs is reusable wherever it ran. A key says nothing about output
+        names, so every output must be there under its dataset name. TaskOutput rows
+        are only written with a success, so only nodes without outputs need TaskRun.
+        """
+        nodes = self.pipeline.nodes
+        outputs = self.stored_outputs
+        for chunk in _chunks(sorted({k for n, k in zip(nodes, keys, strict=True) if n.outputs})):
+            found = TaskOutput.objects.filter(key__in=chunk).order_by()
+            for key, dataset, artifact_id in found.values_list("key", "dataset", "artifact_id"):
+                outputs[(key, dataset)] = artifact_id
+        succeeded: set[str] = set()
+        for chunk in _chunks(
+            sorted({k for n, k in zip(nodes, keys, strict=True) if not n.outputs})
+        ):
+            found_runs = TaskRun.objects.filter(key__in=chunk, state="succeeded").order_by()
+            succeeded.update(found_runs.values_list("key", flat=True).distinct())
+        return {
+            key
+            for node, key in zip(nodes, keys, strict=True)
+            if (
+                key in succeeded
+                if not node.outputs
+                else all((key, d) in outputs for d in node.outputs)
+            )
+        }
+
+    def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
+        """The latest earlier TaskRun of each named node in this pipeline (two queries)."""
+        rows = TaskRun.objects.filter(run__pipeline=self.pipeline.name)
+        if len(names) <= _IN_CHUNK:
+            rows = rows.filter(node__in=names)
+        latest = rows.values("node").annotate(last=Max("id")).values_list("last", flat=True)
+        found = TaskRun.objects.filter(id__in=latest).values_list(
+            "node", "code_hash", "key", "input_keys", "run__params"
+        )
+        return {
+            node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
+            for node, code_hash, key, input_keys, params in found
+        }
