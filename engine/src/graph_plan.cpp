@@ -5,6 +5,7 @@
 // Then each unselected node is reused when a running node reads its outputs,
 // or skipped; an unselected producer that is needed but not stored (or is a
 // concept step) makes the selection impossible to run.
+#include <numeric>
 #include <string>
 
 #include "mlops/errors.hpp"
@@ -22,6 +23,22 @@ std::size_t check_size(std::size_t size, std::size_t nodes, const char* what) {
   return size;
 }
 
+// The topological order with ties by id. When nodes were declared producers
+// first (the usual case) that is just 0, 1, ..., n - 1, which one pass over
+// the inputs confirms without the graph's full sort.
+std::vector<NodeId> order_of(const Graph& graph) {
+  const std::size_t n = graph.node_count();
+  for (NodeId v = 0; v < n; ++v) {
+    for (DatasetId d : graph.inputs(v)) {
+      const NodeId p = graph.producer(d);
+      if (p != kNoNode && p > v) return graph.topological_order();
+    }
+  }
+  std::vector<NodeId> order(n);
+  std::iota(order.begin(), order.end(), NodeId{0});
+  return order;
+}
+
 }  // namespace
 
 Plan plan_stored(const Graph& graph, const std::vector<bool>& stored,
@@ -29,7 +46,7 @@ Plan plan_stored(const Graph& graph, const std::vector<bool>& stored,
   const std::size_t n = graph.node_count();
   check_size(stored.size(), n, "stored");
   if (!cacheable.empty()) check_size(cacheable.size(), n, "cacheable");
-  const std::vector<NodeId> order = graph.topological_order();
+  const std::vector<NodeId> order = order_of(graph);
   std::vector<std::uint8_t> selected(n, 0);
   if (selection.empty()) {
     std::fill(selected.begin(), selected.end(), 1);

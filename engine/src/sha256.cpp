@@ -80,6 +80,16 @@ BlocksFn active_blocks() noexcept {
   return fn;
 }
 
+Digest digest_of(const std::uint32_t* state) noexcept {
+  Digest digest;
+  for (std::size_t i = 0; i < 8; ++i) {
+    for (std::size_t j = 0; j < 4; ++j) {
+      digest[4 * i + j] = static_cast<std::uint8_t>(state[i] >> (24 - 8 * j));
+    }
+  }
+  return digest;
+}
+
 // Pads the `used` bytes of `tail` (fewer than 64) for a message of `total`
 // bytes (5.1.1: a 1 bit, zeros, the length in bits big-endian), compresses
 // the last one or two blocks and returns the digest.
@@ -94,13 +104,7 @@ Digest finish_tail(BlocksFn fn, std::uint32_t* state, const std::uint8_t* tail, 
     last[size - 8 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
   }
   fn(state, last.data(), size / 64);
-  Digest digest;
-  for (std::size_t i = 0; i < 8; ++i) {
-    for (std::size_t j = 0; j < 4; ++j) {
-      digest[4 * i + j] = static_cast<std::uint8_t>(state[i] >> (24 - 8 * j));
-    }
-  }
-  return digest;
+  return digest_of(state);
 }
 
 Digest one_shot(BlocksFn fn, std::string_view data) noexcept {
@@ -118,6 +122,20 @@ namespace detail {
 void sha256_blocks_portable(std::uint32_t* state, const std::uint8_t* data,
                             std::size_t blocks) noexcept {
   for (; blocks > 0; --blocks, data += 64) compress(state, data);
+}
+
+Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept {
+  // 5.1.1: a 1 bit, zeros, then the length in bits big-endian, to a multiple of 64 bytes.
+  const std::size_t padded = (size + 9 + 63) / 64 * 64;
+  data[size] = 0x80;
+  std::memset(data + size + 1, 0, padded - 8 - size - 1);
+  const std::uint64_t bits = std::uint64_t{size} * 8;
+  for (std::size_t i = 0; i < 8; ++i) {
+    data[padded - 8 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+  }
+  std::array<std::uint32_t, 8> state = kInitial;
+  active_blocks()(state.data(), data, padded / 64);
+  return digest_of(state.data());
 }
 
 }  // namespace detail

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mlops/errors.hpp"
@@ -65,6 +66,48 @@ TEST(Fingerprint, IsDeterministic) {
   const Graph g = iris();
   EXPECT_EQ(mlops::fingerprint(g, iris_input()).node_keys,
             mlops::fingerprint(g, iris_input()).node_keys);
+}
+
+TEST(Fingerprint, KeysMatchTheDocumentedEncoding) {
+  // Expected values computed independently (Python hashlib) from the encoding
+  // in fingerprint.cpp: stored keys must never change with an optimisation.
+  Graph g;
+  g.add_node(node("a", {}, {"x"}));
+  g.add_node(node("b", {"x", "params:p"}, {"y"}));
+  const mlops::Fingerprints keys = mlops::fingerprint(g, {{"abc", "def"}, {{"p", "123"}}});
+  EXPECT_EQ(keys.node_keys[0], "90ff1feceb1634d7d7d3fcf614e23860085d5e8da04504ba29a01ce5c4a6c7ee");
+  EXPECT_EQ(keys.input_keys[1],
+            Names{"f590bc03732a5141e91a2ba4591affa068cc8b4db31f4f76424f7fb9ff0b435e"});
+  EXPECT_EQ(keys.node_keys[1], "3519d521d9212e98e244b249f439ec700cfa3671010baa441669959e4476e2ea");
+}
+
+TEST(Fingerprint, KeysDoNotDependOnDeclarationOrder) {
+  // Declared in reverse (readers before producers) and in topological order.
+  const std::vector<NodeSpec> specs = {
+      node("load", {}, {"frame"}),
+      node("split", {"frame", "params:test_size"}, {"train", "test"}),
+      node("fit", {"train", "params:C"}, {"model"}),
+      node("evaluate", {"model", "test"}, {"scores"}),
+  };
+  const Names code = {"h-load", "h-split", "h-fit", "h-eval"};
+  const std::unordered_map<std::string, std::string> params = {{"test_size", "t1"}, {"C", "c1"}};
+  Graph forward;
+  Graph reverse;
+  for (const NodeSpec& spec : specs) forward.add_node(spec);
+  for (std::size_t i = specs.size(); i-- > 0;) reverse.add_node(specs[i]);
+  const auto forward_keys = mlops::fingerprint(forward, {code, params});
+  const auto reverse_keys =
+      mlops::fingerprint(reverse, {Names(code.rbegin(), code.rend()), params});
+  for (NodeId v = 0; v < specs.size(); ++v) {
+    const NodeId r = reverse.node_id(forward.node_name(v));
+    EXPECT_EQ(forward_keys.node_keys[v], reverse_keys.node_keys[r]) << forward.node_name(v);
+    EXPECT_EQ(forward_keys.input_keys[v], reverse_keys.input_keys[r]) << forward.node_name(v);
+  }
+  // The plan lists nodes to run in the graph's topological order either way.
+  const mlops::Plan plan = mlops::plan_stored(reverse, std::vector<bool>(4, false), {}, {}, false);
+  EXPECT_EQ(plan.to_run, reverse.topological_order());
+  EXPECT_EQ(mlops::plan_stored(forward, std::vector<bool>(4, false), {}, {}, false).to_run,
+            (std::vector<NodeId>{0, 1, 2, 3}));
 }
 
 TEST(Fingerprint, CodeChangeReachesTheNodeAndItsDescendantsOnly) {

@@ -60,6 +60,10 @@ void sha256_blocks_portable(std::uint32_t* state, const std::uint8_t* data,
 void sha256_blocks_shani(std::uint32_t* state, const std::uint8_t* data,
                          std::size_t blocks) noexcept;  // only when supported
 bool sha256_shani_supported() noexcept;
+// SHA-256 of the `size` bytes at `data` (active backend), padding them in
+// place: the kSha256PaddingRoom bytes after them must be writable.
+inline constexpr std::size_t kSha256PaddingRoom = 72;
+Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept;
 }  // namespace detail
 
 struct FingerprintInput {
