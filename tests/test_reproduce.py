@@ -78,7 +78,8 @@ def test_cancel_run_rules() -> None:
     with pytest.raises(RunError, match=f"run {done.pk} is succeeded, not running"):
         cancel_run(done.pk)
     queued = Run.objects.create(pipeline="diamond", status="queued")
-    assert cancel_run(queued.pk).status == "cancelled"
+    cancelled = cancel_run(queued.pk)
+    assert cancelled.status == "cancelled" and cancelled.finished_at is not None
     running = Run.objects.create(pipeline="diamond", status="running")
     assert cancel_run(running.pk).cancel_requested is True
     with pytest.raises(RunError, match="no run with id 999999"):

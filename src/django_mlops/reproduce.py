@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
+
 from .discovery import get_pipeline
 from .errors import RunError
 from .results import InMemoryRun
@@ -160,7 +162,9 @@ def cancel_run(run_id: int | Run) -> Run:
     """
     run = _load(run_id)
     if run.status == "queued":
-        type(run).objects.filter(pk=run.pk, status="queued").update(status="cancelled")
+        type(run).objects.filter(pk=run.pk, status="queued").update(
+            status="cancelled", finished_at=timezone.now()
+        )
     elif run.status == "running":
         type(run).objects.filter(pk=run.pk).update(cancel_requested=True)
     else:
