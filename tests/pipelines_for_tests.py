@@ -164,3 +164,7 @@ def chain_step(*args: Any) -> int:
 def with_artifact() -> int:
     log_artifact("notes", {"k": 1})
     return 1
+
+
+def interrupt(v: int) -> int:
+    raise KeyboardInterrupt  # what Ctrl-C does inside a running node

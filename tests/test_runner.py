@@ -206,3 +206,17 @@ def test_run_executes_a_queued_row() -> None:
     assert run.pk == queued.pk
     queued.refresh_from_db()
     assert queued.status == "succeeded" and queued.task_runs.count() == 5
+
+
+def test_ctrl_c_inside_a_node_cancels_the_run() -> None:
+    p = Pipeline("ctrl_c")
+    p.node(outputs="s")(fixtures.source)
+    p.node(inputs=["s"], outputs="i")(fixtures.interrupt)
+    p.node(inputs=["i"], outputs="a")(fixtures.after)
+    with pytest.raises(KeyboardInterrupt):
+        p.run(executor="inline")
+    run = Run.objects.filter(pipeline="ctrl_c").latest("id")
+    states = {t.node: t.state for t in run.task_runs.all()}
+    assert run.status == "cancelled"
+    assert states == {"source": "succeeded", "interrupt": "cancelled", "after": "cancelled"}
+    assert run.output("s") == 1  # finished work is kept
