@@ -41,9 +41,29 @@ std::uint32_t Graph::Impl::next_stamp() {
   return stamp;
 }
 
+void Graph::Impl::hash_names(const NodeSpec& spec) {
+  using detail::NameTable;
+  name_hash = NameTable::hash_of(spec.name);
+  data.nodes.prefetch_slot(name_hash);
+  output_hashes.resize(spec.outputs.size());
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    output_hashes[i] = NameTable::hash_of(spec.outputs[i]);
+    data.datasets.prefetch_slot(output_hashes[i]);
+  }
+  input_hashes.resize(spec.inputs.size());
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    input_hashes[i] = is_param(spec.inputs[i]) ? 0 : NameTable::hash_of(spec.inputs[i]);
+    if (!is_param(spec.inputs[i])) data.datasets.prefetch_slot(input_hashes[i]);
+  }
+  // Inputs usually exist: their names will be compared, so load them too.
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    if (!is_param(spec.inputs[i])) data.datasets.prefetch_name(input_hashes[i]);
+  }
+}
+
 void Graph::Impl::check(const NodeSpec& spec) {
   if (spec.name.empty()) throw PipelineError("a node needs a non-empty name");
-  if (data.nodes.find(spec.name)) {
+  if (data.nodes.find(spec.name, name_hash)) {
     throw DuplicateNodeError("node name " + quoted(spec.name) + " is used twice", spec.name);
   }
   output_ids.assign(spec.outputs.size(), detail::kNone);
@@ -54,7 +74,7 @@ void Graph::Impl::check(const NodeSpec& spec) {
                           quoted(out) + " (empty, or reserved for parameters)");
     }
     std::string first;
-    const auto d = data.datasets.find(out);
+    const auto d = data.datasets.find(out, output_hashes[i]);
     output_ids[i] = d ? *d : detail::kNone;
     if (d && data.producer[*d] != detail::kNone) {
       first = data.nodes.name(data.producer[*d]);
@@ -80,14 +100,15 @@ void Graph::Impl::check(const NodeSpec& spec) {
 
 NodeId Graph::Impl::append(const NodeSpec& spec) {
   const auto id = static_cast<NodeId>(data.node_count());
-  data.nodes.insert_new(spec.name);
+  data.nodes.insert_new(spec.name, name_hash);
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
     const std::string& in = spec.inputs[i];
     if (is_param(in)) {
       data.param_id.push_back(data.param_names.intern(std::string_view(in).substr(7)));
       continue;
     }
-    const DatasetId d = input_ids[i] != detail::kNone ? input_ids[i] : data.datasets.intern(in);
+    const DatasetId d =
+        input_ids[i] != detail::kNone ? input_ids[i] : data.datasets.intern(in, input_hashes[i]);
     if (d == data.producer.size()) {
       data.producer.push_back(detail::kNone);
       data.first_reader.push_back(detail::kNone);
@@ -100,8 +121,9 @@ NodeId Graph::Impl::append(const NodeSpec& spec) {
   }
   for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
     // Known ids are reused; a new name may still equal an input added just above.
-    const DatasetId d =
-        output_ids[i] != detail::kNone ? output_ids[i] : data.datasets.intern(spec.outputs[i]);
+    const DatasetId d = output_ids[i] != detail::kNone
+                            ? output_ids[i]
+                            : data.datasets.intern(spec.outputs[i], output_hashes[i]);
     if (d == data.producer.size()) {
       data.producer.push_back(detail::kNone);
       data.first_reader.push_back(detail::kNone);
@@ -165,6 +187,7 @@ Graph& Graph::operator=(const Graph& other) {
 
 NodeId Graph::add_node(const NodeSpec& spec) {
   Impl& m = *impl_;
+  m.hash_names(spec);
   m.check(spec);
   const auto& g = m.data;
   // The new node's would-be parents and children among existing nodes.
@@ -175,10 +198,17 @@ NodeId Graph::add_node(const NodeSpec& spec) {
   m.input_ids.assign(spec.inputs.size(), detail::kNone);
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
     if (is_param(spec.inputs[i])) continue;
-    const auto d = g.datasets.find(spec.inputs[i]);
+    const auto d = g.datasets.find(spec.inputs[i], m.input_hashes[i]);
     if (!d) continue;
     m.input_ids[i] = *d;
-    if (g.producer[*d] != detail::kNone) parents.push_back(g.producer[*d]);
+    // Read below and by append(): start the loads together.
+    __builtin_prefetch(g.producer.data() + *d);
+    __builtin_prefetch(g.first_reader.data() + *d, 1);
+  }
+  for (std::uint32_t d : m.input_ids) {
+    if (d == detail::kNone || g.producer[d] == detail::kNone) continue;
+    parents.push_back(g.producer[d]);
+    __builtin_prefetch(g.label.data() + g.producer[d]);  // read by place()
   }
   for (std::uint32_t d : m.output_ids) {
     if (d == detail::kNone) continue;

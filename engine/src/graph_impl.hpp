@@ -103,6 +103,11 @@ struct Graph::Impl {
   // for new ones and for parameters), so each name is looked up once.
   std::vector<std::uint32_t> input_ids;
   std::vector<std::uint32_t> output_ids;
+  // Per add_node, the hashes of the spec's names (NameTable::hash_of; 0 for
+  // parameters), computed once for both the checks and the insertion.
+  std::uint64_t name_hash = 0;
+  std::vector<std::uint64_t> input_hashes;
+  std::vector<std::uint64_t> output_hashes;
   std::vector<NodeId> new_parents;
   std::vector<NodeId> new_children;
 
@@ -119,6 +124,9 @@ struct Graph::Impl {
   void invalidate() { views_ready.store(false, std::memory_order_release); }
 
   std::uint32_t next_stamp();
+  // Fills name_hash, input_hashes and output_hashes, and starts loading the
+  // table entries the checks will read.
+  void hash_names(const NodeSpec& spec);
   // Checks spec against the graph without changing it; throws on an error.
   void check(const NodeSpec& spec);
   NodeId append(const NodeSpec& spec);

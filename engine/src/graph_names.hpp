@@ -19,11 +19,14 @@ class NameTable {
   const std::string& name(std::uint32_t id) const { return names_[id]; }
   const std::vector<std::string>& names() const noexcept { return names_; }
 
+  // Callers that look a name up more than once (check, then add) hash it once.
+  static std::uint64_t hash_of(std::string_view name) noexcept {
+    return std::hash<std::string_view>{}(name);
+  }
+
   std::optional<std::uint32_t> find(std::string_view name) const {
     return find(name, hash_of(name));
   }
-
- private:
   std::optional<std::uint32_t> find(std::string_view name, std::uint64_t hash) const {
     if (slots_.empty()) return std::nullopt;
     const std::uint64_t tag = hash >> 32;
@@ -35,11 +38,33 @@ class NameTable {
     return std::nullopt;
   }
 
- public:
-  // Returns the id of `name`, adding it if it is new.
-  std::uint32_t intern(std::string_view name) {
-    const std::uint64_t hash = hash_of(name);
+  // Lookups in a large table are cache misses (the slot, then the name it
+  // points to); a caller with several names to look up starts all the loads
+  // first so that they overlap: prefetch_slot() for each, then prefetch_name().
+  void prefetch_slot(std::uint64_t hash) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (hash & mask()));
+  }
+  void prefetch_name(std::uint64_t hash) const noexcept {
+    if (slots_.empty()) return;
+    const std::uint64_t tag = hash >> 32;
+    for (std::size_t slot = hash & mask(); slots_[slot] != kEmpty; slot = (slot + 1) & mask()) {
+      if ((slots_[slot] >> 32) == tag) {
+        __builtin_prefetch(names_.data() + static_cast<std::uint32_t>(slots_[slot]));
+        return;
+      }
+    }
+  }
+
+  // Returns the id of `name` (whose hash_of is `hash`), adding it if it is new.
+  std::uint32_t intern(std::string_view name) { return intern(name, hash_of(name)); }
+  std::uint32_t intern(std::string_view name, std::uint64_t hash) {
     if (auto found = find(name, hash)) return *found;
+    return insert_new(name, hash);
+  }
+
+  // Adds a name the caller knows is new (skips the lookup).
+  std::uint32_t insert_new(std::string_view name) { return insert_new(name, hash_of(name)); }
+  std::uint32_t insert_new(std::string_view name, std::uint64_t hash) {
     // Grow at 3/4 load: linear probing stays short, and the table stays small.
     if ((names_.size() + 1) * 4 > slots_.size() * 3) {
       rehash(std::max<std::size_t>(16, slots_.size() * 2));
@@ -47,17 +72,6 @@ class NameTable {
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
     place(id, hash);
-    return id;
-  }
-
-  // Adds a name the caller knows is new (skips the lookup).
-  std::uint32_t insert_new(std::string_view name) {
-    if ((names_.size() + 1) * 4 > slots_.size() * 3) {
-      rehash(std::max<std::size_t>(16, slots_.size() * 2));
-    }
-    const auto id = static_cast<std::uint32_t>(names_.size());
-    names_.emplace_back(name);
-    place(id, hash_of(name));
     return id;
   }
 
@@ -80,9 +94,6 @@ class NameTable {
   // are rejected without touching the name.
   static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
 
-  static std::uint64_t hash_of(std::string_view name) {
-    return std::hash<std::string_view>{}(name);
-  }
   std::size_t mask() const noexcept { return slots_.size() - 1; }
 
   void place(std::uint32_t id, std::uint64_t hash) {
