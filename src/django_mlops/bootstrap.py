@@ -1,0 +1,90 @@
+"""Standalone mode: Django configured by django-mlops itself, for the ``mlops`` script.
+
+When ``DJANGO_SETTINGS_MODULE`` names a project's settings, the script behaves like
+``manage.py mlops`` in that project (the project migrates its own database). When it
+is unset, :func:`setup` uses :mod:`django_mlops.standalone_settings` (SQLite and
+artifacts under ``MLOPS_HOME``, default ``./.mlops``) and brings the database up to
+date itself, so ``mlops run file.py:name`` works in an empty folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["STANDALONE_SETTINGS", "migrate_if_needed", "setup"]
+
+STANDALONE_SETTINGS = "django_mlops.standalone_settings"
+
+
+def setup() -> bool:
+    """Configure Django for the console script; return True in standalone mode.
+
+    Safe to call twice. Definition errors in discovered ``pipelines`` modules
+    propagate (``django.setup()`` runs the app's autodiscovery).
+    """
+    import django
+    from django.apps import apps
+
+    standalone = not os.environ.get("DJANGO_SETTINGS_MODULE")
+    if standalone:
+        os.environ["DJANGO_SETTINGS_MODULE"] = STANDALONE_SETTINGS
+    else:
+        standalone = os.environ["DJANGO_SETTINGS_MODULE"] == STANDALONE_SETTINGS
+    if not apps.ready:
+        django.setup()
+    if standalone:
+        from .conf import mlops_settings
+
+        home = mlops_settings().HOME
+        home.mkdir(parents=True, exist_ok=True)
+        migrate_if_needed(home)
+    return standalone
+
+
+def _pending_migrations() -> bool:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes()
+    return bool(executor.migration_plan(targets))
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` where the platform has ``fcntl``.
+
+    Two ``mlops`` commands started at once in a fresh home would otherwise both
+    try to create the tables, and the second would fail.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; a race there is rare and retried by hand
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def migrate_if_needed(home: Path) -> bool:
+    """Apply unapplied migrations quietly; return whether any were applied.
+
+    Reading the migration plan costs a query and no writes, so an up-to-date
+    database pays nearly nothing; the lock is taken only when there is work.
+    """
+    if not _pending_migrations():
+        return False
+    from django.core.management import call_command
+
+    with _exclusive(home / ".migrate.lock"):
+        if not _pending_migrations():  # another process did it while we waited
+            return False
+        call_command("migrate", verbosity=0, interactive=False)
+    return True

@@ -1,0 +1,82 @@
+"""The ``mlops`` console script: the subcommands of ``manage.py mlops``, with or without a project.
+
+Without ``DJANGO_SETTINGS_MODULE`` it runs standalone (SQLite and artifacts under
+``MLOPS_HOME``, default ``./.mlops``; see :mod:`django_mlops.bootstrap`). With it,
+it works on that project's database. Also runnable as ``python -m django_mlops.cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .commands import add_subcommands, execute
+from .commands.base import EXIT_CANCELLED, EXIT_DEFINITION, CommandFailed, Console
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+PIPELINE is a registered name (iris), MODULE:NAME (myproject.pipelines:iris)
+or FILE.py[:NAME] (my_pipelines.py:iris).
+
+Standalone, data lives in $MLOPS_HOME (default ./.mlops). With DJANGO_SETTINGS_MODULE
+set, the project's settings and database are used, as with `manage.py mlops`.
+"""
+
+
+def build_parser(prog: str = "mlops") -> argparse.ArgumentParser:
+    """The full argument parser of the console script."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run, inspect and reproduce django-mlops pipelines.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    add_subcommands(parser)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("django-mlops")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the subcommand, return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(sys.stdout, sys.stderr, prog=parser.prog)
+    try:
+        _setup()
+        return execute(args, console)
+    except CommandFailed as exc:
+        sys.stdout.flush()
+        console.warn(f"{parser.prog}: error: {exc.message}")
+        return exc.code
+    except KeyboardInterrupt:
+        # Outside a run (a run handles its own Ctrl-C): stop quietly, as shells expect.
+        console.warn("interrupted")
+        return EXIT_CANCELLED
+    finally:
+        sys.stdout.flush()
+
+
+def _setup() -> None:
+    """Configure Django; a definition error in a discovered pipelines module is a usage error."""
+    from .bootstrap import setup
+    from .errors import PipelineError
+
+    try:
+        setup()
+    except PipelineError as exc:
+        raise CommandFailed(str(exc), EXIT_DEFINITION) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
