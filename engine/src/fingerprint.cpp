@@ -10,6 +10,7 @@
 #include "mlops/fingerprint.hpp"
 
 #include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -36,6 +37,10 @@ class Message {
   void put_raw(std::string_view text) { append(text.data(), text.size()); }
   void put_digest(const Digest& digest) { append(digest.data(), digest.size()); }
   Digest hash() { return detail::sha256_padded(bytes_.data(), size_); }
+  static void hash_two(Message& a, Digest& digest_a, Message& b, Digest& digest_b) {
+    detail::sha256_padded_x2(a.bytes_.data(), a.size_, digest_a, b.bytes_.data(), b.size_,
+                             digest_b);
+  }
 
  private:
   void append(const void* data, std::size_t size) {
@@ -51,65 +56,95 @@ class Message {
   std::size_t size_ = 0;
 };
 
-// Node ids 0, 1, ..., n - 1 as a range.
+// Node ids 0, 1, ..., n - 1, indexable like the vector of a topological order.
 struct IdOrder {
-  NodeId size;
-  struct Iterator {
-    NodeId id;
-    NodeId operator*() const noexcept { return id; }
-    Iterator& operator++() noexcept {
-      ++id;
-      return *this;
-    }
-    bool operator!=(const Iterator& other) const noexcept { return id != other.id; }
-  };
-  Iterator begin() const noexcept { return {0}; }
-  Iterator end() const noexcept { return {size}; }
+  std::size_t n;
+  std::size_t size() const noexcept { return n; }
+  NodeId operator[](std::size_t i) const noexcept { return static_cast<NodeId>(i); }
 };
 
-// Computes the keys of `order`'s nodes. In declaration order (IdOrder) it
-// stops and returns false when a node reads a dataset whose producer comes
-// later, or on any error, so that the caller redoes the work in topological
-// order: results and errors are then exactly those of the topological pass.
+// Builds node v's key message from the keys computed so far. In declaration
+// order (kById) it returns false instead when v reads a dataset whose
+// producer comes later, or on any error, so that the caller redoes the work
+// in topological order: results and errors are then exactly those of the
+// topological pass.
+template <bool kById>
+bool node_message(const Graph& graph, const FingerprintInput& input, NodeId v,
+                  const FingerprintDigests& keys, Message& message) {
+  message.clear();
+  message.put_field(input.code_hashes[v]);
+  // params() allocates only for a node that reads parameters.
+  const std::vector<std::string> params = graph.params(v);
+  message.put_count(params.size());
+  for (const std::string& name : params) {
+    const auto found = input.param_digests.find(name);
+    if (found == input.param_digests.end()) {
+      if constexpr (kById) return false;
+      throw PipelineError("node '" + graph.node_name(v) + "' reads parameter '" + name +
+                          "', which has no value");
+    }
+    message.put_field(name);
+    message.put_field(found->second);
+  }
+  const auto inputs = graph.inputs(v);
+  message.put_count(inputs.size());
+  for (DatasetId d : inputs) {
+    const NodeId p = graph.producer(d);
+    if constexpr (kById) {
+      if (p == kNoNode || p > v) return false;
+    }
+    if (p == kNoNode) graph.validate();  // throws MissingInputError
+    message.put_digest(keys.dataset_keys[d]);
+  }
+  return true;
+}
+
+// The input keys of the outputs of `nodes` (whose keys are known), two at a time.
+void output_keys(const Graph& graph, std::span<const NodeId> nodes, FingerprintDigests& keys,
+                 std::array<Message, 2>& messages) {
+  std::array<DatasetId, 2> pending{};
+  std::size_t count = 0;
+  for (NodeId v : nodes) {
+    for (DatasetId d : graph.outputs(v)) {
+      messages[count].clear();
+      messages[count].put_digest(keys.node_keys[v]);
+      messages[count].put_raw(graph.dataset_name(d));
+      pending[count++] = d;
+      if (count == 2) {
+        Message::hash_two(messages[0], keys.dataset_keys[pending[0]], messages[1],
+                          keys.dataset_keys[pending[1]]);
+        count = 0;
+      }
+    }
+  }
+  if (count == 1) keys.dataset_keys[pending[0]] = messages[0].hash();
+}
+
+// Computes every key, visiting nodes in `order`; two consecutive nodes are
+// hashed together when the second does not read the first's outputs.
 template <typename Order>
 bool compute_keys(const Graph& graph, const FingerprintInput& input, const Order& order,
                   FingerprintDigests& keys) {
-  Message message;
-  Message output;
-  for (NodeId v : order) {
-    message.clear();
-    message.put_field(input.code_hashes[v]);
-    // params() allocates only for a node that reads parameters.
-    const std::vector<std::string> params = graph.params(v);
-    message.put_count(params.size());
-    for (const std::string& name : params) {
-      const auto found = input.param_digests.find(name);
-      if (found == input.param_digests.end()) {
-        // Errors are reported as the topological pass meets them.
-        if constexpr (std::is_same_v<Order, IdOrder>) return false;
-        throw PipelineError("node '" + graph.node_name(v) + "' reads parameter '" + name +
-                            "', which has no value");
-      }
-      message.put_field(name);
-      message.put_field(found->second);
+  constexpr bool kById = std::is_same_v<Order, IdOrder>;
+  std::array<Message, 2> node;
+  std::array<Message, 2> outputs;
+  for (std::size_t i = 0; i < order.size();) {
+    const std::array<NodeId, 2> pair = {order[i], i + 1 < order.size() ? order[i + 1] : kNoNode};
+    if (!node_message<kById>(graph, input, pair[0], keys, node[0])) return false;
+    bool together = pair[1] != kNoNode;
+    if (together) {
+      for (DatasetId d : graph.inputs(pair[1])) together = together && graph.producer(d) != pair[0];
     }
-    const auto inputs = graph.inputs(v);
-    message.put_count(inputs.size());
-    for (DatasetId d : inputs) {
-      const NodeId p = graph.producer(d);
-      if constexpr (std::is_same_v<Order, IdOrder>) {
-        if (p == kNoNode || p > v) return false;
-      }
-      if (p == kNoNode) graph.validate();  // throws MissingInputError
-      message.put_digest(keys.dataset_keys[d]);
-    }
-    const Digest key = message.hash();
-    keys.node_keys[v] = key;
-    for (DatasetId d : graph.outputs(v)) {
-      output.clear();
-      output.put_digest(key);
-      output.put_raw(graph.dataset_name(d));
-      keys.dataset_keys[d] = output.hash();
+    // On an error in the second node, it is met again on its own next time.
+    together = together && node_message<kById>(graph, input, pair[1], keys, node[1]);
+    if (together) {
+      Message::hash_two(node[0], keys.node_keys[pair[0]], node[1], keys.node_keys[pair[1]]);
+      output_keys(graph, pair, keys, outputs);
+      i += 2;
+    } else {
+      keys.node_keys[pair[0]] = node[0].hash();
+      output_keys(graph, std::span(pair).first(1), keys, outputs);
+      i += 1;
     }
   }
   return true;
@@ -130,7 +165,7 @@ FingerprintDigests fingerprint_digests(const Graph& graph, const FingerprintInpu
   // Nodes are usually declared producers first: then declaration order is a
   // topological order and the graph's cached one (a full sort) is not needed.
   // Keys do not depend on the order, only on producers coming first.
-  if (!compute_keys(graph, input, IdOrder{static_cast<NodeId>(n)}, keys)) {
+  if (!compute_keys(graph, input, IdOrder{n}, keys)) {
     compute_keys(graph, input, graph.topological_order(), keys);
   }
   return keys;

@@ -124,8 +124,11 @@ void sha256_blocks_portable(std::uint32_t* state, const std::uint8_t* data,
   for (; blocks > 0; --blocks, data += 64) compress(state, data);
 }
 
-Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept {
-  // 5.1.1: a 1 bit, zeros, then the length in bits big-endian, to a multiple of 64 bytes.
+namespace {
+
+// Pads a message in place (5.1.1: a 1 bit, zeros, then the length in bits
+// big-endian, to a multiple of 64 bytes); returns the number of blocks.
+std::size_t pad_in_place(std::uint8_t* data, std::size_t size) noexcept {
   const std::size_t padded = (size + 9 + 63) / 64 * 64;
   data[size] = 0x80;
   std::memset(data + size + 1, 0, padded - 8 - size - 1);
@@ -133,9 +136,36 @@ Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept {
   for (std::size_t i = 0; i < 8; ++i) {
     data[padded - 8 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
   }
+  return padded / 64;
+}
+
+}  // namespace
+
+Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept {
   std::array<std::uint32_t, 8> state = kInitial;
-  active_blocks()(state.data(), data, padded / 64);
+  active_blocks()(state.data(), data, pad_in_place(data, size));
   return digest_of(state.data());
+}
+
+void sha256_padded_x2(std::uint8_t* data_a, std::size_t size_a, Digest& digest_a,
+                      std::uint8_t* data_b, std::size_t size_b, Digest& digest_b) noexcept {
+  const std::size_t blocks_a = pad_in_place(data_a, size_a);
+  const std::size_t blocks_b = pad_in_place(data_b, size_b);
+  std::array<std::uint32_t, 8> state_a = kInitial;
+  std::array<std::uint32_t, 8> state_b = kInitial;
+  const BlocksFn fn = active_blocks();
+  if (fn == &detail::sha256_blocks_shani) {
+    // The common blocks together, then the longer message's rest alone.
+    const std::size_t both = std::min(blocks_a, blocks_b);
+    detail::sha256_blocks_shani_x2(state_a.data(), data_a, state_b.data(), data_b, both);
+    if (blocks_a > both) fn(state_a.data(), data_a + both * 64, blocks_a - both);
+    if (blocks_b > both) fn(state_b.data(), data_b + both * 64, blocks_b - both);
+  } else {
+    fn(state_a.data(), data_a, blocks_a);
+    fn(state_b.data(), data_b, blocks_b);
+  }
+  digest_a = digest_of(state_a.data());
+  digest_b = digest_of(state_b.data());
 }
 
 }  // namespace detail

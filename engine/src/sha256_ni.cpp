@@ -57,6 +57,21 @@ MLOPS_SHA_TARGET inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m
   return _mm_sha256msg2_epu32(partial, w3);
 }
 
+MLOPS_SHA_TARGET inline void store_state(std::uint32_t* state, const WorkingState& s) {
+  alignas(16) std::uint32_t abef[4];
+  alignas(16) std::uint32_t cdgh[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(abef), s.abef);  // NOLINT
+  _mm_store_si128(reinterpret_cast<__m128i*>(cdgh), s.cdgh);  // NOLINT
+  state[0] = abef[3];
+  state[1] = abef[2];
+  state[4] = abef[1];
+  state[5] = abef[0];
+  state[2] = cdgh[3];
+  state[3] = cdgh[2];
+  state[6] = cdgh[1];
+  state[7] = cdgh[0];
+}
+
 }  // namespace
 
 MLOPS_SHA_TARGET void sha256_blocks_shani(std::uint32_t* state, const std::uint8_t* data,
@@ -92,18 +107,72 @@ MLOPS_SHA_TARGET void sha256_blocks_shani(std::uint32_t* state, const std::uint8
     s.abef = _mm_add_epi32(s.abef, saved.abef);
     s.cdgh = _mm_add_epi32(s.cdgh, saved.cdgh);
   }
-  alignas(16) std::uint32_t abef[4];
-  alignas(16) std::uint32_t cdgh[4];
-  _mm_store_si128(reinterpret_cast<__m128i*>(abef), s.abef);  // NOLINT
-  _mm_store_si128(reinterpret_cast<__m128i*>(cdgh), s.cdgh);  // NOLINT
-  state[0] = abef[3];
-  state[1] = abef[2];
-  state[4] = abef[1];
-  state[5] = abef[0];
-  state[2] = cdgh[3];
-  state[3] = cdgh[2];
-  state[6] = cdgh[1];
-  state[7] = cdgh[0];
+  store_state(state, s);
+}
+
+MLOPS_SHA_TARGET void sha256_blocks_shani_x2(std::uint32_t* state_a, const std::uint8_t* data_a,
+                                             std::uint32_t* state_b, const std::uint8_t* data_b,
+                                             std::size_t blocks) noexcept {
+  // Two independent messages: each round depends on the one before, so one
+  // message leaves the SHA unit idle between dependent instructions, which the
+  // other fills (the core interleaves the two chains).
+  const __m128i big_endian = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+  WorkingState a;
+  WorkingState b;
+  a.abef = _mm_set_epi32(static_cast<int>(state_a[0]), static_cast<int>(state_a[1]),
+                         static_cast<int>(state_a[4]), static_cast<int>(state_a[5]));
+  a.cdgh = _mm_set_epi32(static_cast<int>(state_a[2]), static_cast<int>(state_a[3]),
+                         static_cast<int>(state_a[6]), static_cast<int>(state_a[7]));
+  b.abef = _mm_set_epi32(static_cast<int>(state_b[0]), static_cast<int>(state_b[1]),
+                         static_cast<int>(state_b[4]), static_cast<int>(state_b[5]));
+  b.cdgh = _mm_set_epi32(static_cast<int>(state_b[2]), static_cast<int>(state_b[3]),
+                         static_cast<int>(state_b[6]), static_cast<int>(state_b[7]));
+  for (; blocks > 0; --blocks, data_a += 64, data_b += 64) {
+    const WorkingState saved_a = a;
+    const WorkingState saved_b = b;
+    const auto* in_a = reinterpret_cast<const __m128i*>(data_a);  // NOLINT: unaligned loads
+    const auto* in_b = reinterpret_cast<const __m128i*>(data_b);  // NOLINT: unaligned loads
+    __m128i a0 = _mm_shuffle_epi8(_mm_loadu_si128(in_a), big_endian);
+    __m128i b0 = _mm_shuffle_epi8(_mm_loadu_si128(in_b), big_endian);
+    __m128i a1 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 1), big_endian);
+    __m128i b1 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 1), big_endian);
+    __m128i a2 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 2), big_endian);
+    __m128i b2 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 2), big_endian);
+    __m128i a3 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 3), big_endian);
+    __m128i b3 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 3), big_endian);
+    four_rounds(a, a0, 0);
+    four_rounds(b, b0, 0);
+    four_rounds(a, a1, 4);
+    four_rounds(b, b1, 4);
+    four_rounds(a, a2, 8);
+    four_rounds(b, b2, 8);
+    four_rounds(a, a3, 12);
+    four_rounds(b, b3, 12);
+    for (int t = 16; t < 64; t += 16) {
+      a0 = schedule(a0, a1, a2, a3);
+      b0 = schedule(b0, b1, b2, b3);
+      four_rounds(a, a0, t);
+      four_rounds(b, b0, t);
+      a1 = schedule(a1, a2, a3, a0);
+      b1 = schedule(b1, b2, b3, b0);
+      four_rounds(a, a1, t + 4);
+      four_rounds(b, b1, t + 4);
+      a2 = schedule(a2, a3, a0, a1);
+      b2 = schedule(b2, b3, b0, b1);
+      four_rounds(a, a2, t + 8);
+      four_rounds(b, b2, t + 8);
+      a3 = schedule(a3, a0, a1, a2);
+      b3 = schedule(b3, b0, b1, b2);
+      four_rounds(a, a3, t + 12);
+      four_rounds(b, b3, t + 12);
+    }
+    a.abef = _mm_add_epi32(a.abef, saved_a.abef);
+    a.cdgh = _mm_add_epi32(a.cdgh, saved_a.cdgh);
+    b.abef = _mm_add_epi32(b.abef, saved_b.abef);
+    b.cdgh = _mm_add_epi32(b.cdgh, saved_b.cdgh);
+  }
+  store_state(state_a, a);
+  store_state(state_b, b);
 }
 
 bool sha256_shani_supported() noexcept {
@@ -120,6 +189,73 @@ bool sha256_shani_supported() noexcept {
 namespace mlops::detail {
 
 void sha256_blocks_shani(std::uint32_t*, const std::uint8_t*, std::size_t) noexcept {}
+void sha256_blocks_shani_x2(std::uint32_t*, const std::uint8_t*, std::uint32_t*,
+                            const std::uint8_t*, std::size_t) noexcept {}
+MLOPS_SHA_TARGET void sha256_blocks_shani_x2(std::uint32_t* state_a, const std::uint8_t* data_a,
+                                             std::uint32_t* state_b, const std::uint8_t* data_b,
+                                             std::size_t blocks) noexcept {
+  // Two independent messages: each round depends on the one before, so one
+  // message leaves the SHA unit idle between dependent instructions, which the
+  // other fills (the core interleaves the two chains).
+  const __m128i big_endian = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+  WorkingState a;
+  WorkingState b;
+  a.abef = _mm_set_epi32(static_cast<int>(state_a[0]), static_cast<int>(state_a[1]),
+                         static_cast<int>(state_a[4]), static_cast<int>(state_a[5]));
+  a.cdgh = _mm_set_epi32(static_cast<int>(state_a[2]), static_cast<int>(state_a[3]),
+                         static_cast<int>(state_a[6]), static_cast<int>(state_a[7]));
+  b.abef = _mm_set_epi32(static_cast<int>(state_b[0]), static_cast<int>(state_b[1]),
+                         static_cast<int>(state_b[4]), static_cast<int>(state_b[5]));
+  b.cdgh = _mm_set_epi32(static_cast<int>(state_b[2]), static_cast<int>(state_b[3]),
+                         static_cast<int>(state_b[6]), static_cast<int>(state_b[7]));
+  for (; blocks > 0; --blocks, data_a += 64, data_b += 64) {
+    const WorkingState saved_a = a;
+    const WorkingState saved_b = b;
+    const auto* in_a = reinterpret_cast<const __m128i*>(data_a);  // NOLINT: unaligned loads
+    const auto* in_b = reinterpret_cast<const __m128i*>(data_b);  // NOLINT: unaligned loads
+    __m128i a0 = _mm_shuffle_epi8(_mm_loadu_si128(in_a), big_endian);
+    __m128i b0 = _mm_shuffle_epi8(_mm_loadu_si128(in_b), big_endian);
+    __m128i a1 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 1), big_endian);
+    __m128i b1 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 1), big_endian);
+    __m128i a2 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 2), big_endian);
+    __m128i b2 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 2), big_endian);
+    __m128i a3 = _mm_shuffle_epi8(_mm_loadu_si128(in_a + 3), big_endian);
+    __m128i b3 = _mm_shuffle_epi8(_mm_loadu_si128(in_b + 3), big_endian);
+    four_rounds(a, a0, 0);
+    four_rounds(b, b0, 0);
+    four_rounds(a, a1, 4);
+    four_rounds(b, b1, 4);
+    four_rounds(a, a2, 8);
+    four_rounds(b, b2, 8);
+    four_rounds(a, a3, 12);
+    four_rounds(b, b3, 12);
+    for (int t = 16; t < 64; t += 16) {
+      a0 = schedule(a0, a1, a2, a3);
+      b0 = schedule(b0, b1, b2, b3);
+      four_rounds(a, a0, t);
+      four_rounds(b, b0, t);
+      a1 = schedule(a1, a2, a3, a0);
+      b1 = schedule(b1, b2, b3, b0);
+      four_rounds(a, a1, t + 4);
+      four_rounds(b, b1, t + 4);
+      a2 = schedule(a2, a3, a0, a1);
+      b2 = schedule(b2, b3, b0, b1);
+      four_rounds(a, a2, t + 8);
+      four_rounds(b, b2, t + 8);
+      a3 = schedule(a3, a0, a1, a2);
+      b3 = schedule(b3, b0, b1, b2);
+      four_rounds(a, a3, t + 12);
+      four_rounds(b, b3, t + 12);
+    }
+    a.abef = _mm_add_epi32(a.abef, saved_a.abef);
+    a.cdgh = _mm_add_epi32(a.cdgh, saved_a.cdgh);
+    b.abef = _mm_add_epi32(b.abef, saved_b.abef);
+    b.cdgh = _mm_add_epi32(b.cdgh, saved_b.cdgh);
+  }
+  store_state(state_a, a);
+  store_state(state_b, b);
+}
+
 bool sha256_shani_supported() noexcept { return false; }
 
 }  // namespace mlops::detail

@@ -2,6 +2,7 @@
 // "Examples with intermediate values") and its incremental interface.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
 #include <utility>
@@ -77,6 +78,33 @@ TEST(Sha256Backends, RandomInputsAgreeAcrossBackendsAndSplits) {
       at += piece;
     }
     EXPECT_EQ(hasher.finish(), portable) << "size " << size;
+  }
+}
+
+TEST(Sha256Backends, PaddedInPlaceOneAndTwoAtOnce) {
+  // The in-place forms used by fingerprints, including two messages of
+  // different lengths hashed together.
+  std::mt19937 rng(7);
+  for (int round = 0; round < 400; ++round) {
+    const std::size_t size_a = round < 200 ? static_cast<std::size_t>(round) : rng() % 1000;
+    const std::size_t size_b = rng() % 300;
+    std::vector<std::uint8_t> a(size_a + mlops::detail::kSha256PaddingRoom);
+    std::vector<std::uint8_t> b(size_b + mlops::detail::kSha256PaddingRoom);
+    for (std::size_t i = 0; i < size_a; ++i) a[i] = static_cast<std::uint8_t>(rng());
+    for (std::size_t i = 0; i < size_b; ++i) b[i] = static_cast<std::uint8_t>(rng());
+    const auto text = [](const std::vector<std::uint8_t>& v, std::size_t size) {
+      return std::string(v.begin(), v.begin() + static_cast<long>(size));
+    };
+    const mlops::Digest expected_a =
+        mlops::sha256_with(mlops::Sha256Backend::portable, text(a, size_a));
+    const mlops::Digest expected_b =
+        mlops::sha256_with(mlops::Sha256Backend::portable, text(b, size_b));
+    mlops::Digest got_a;
+    mlops::Digest got_b;
+    mlops::detail::sha256_padded_x2(a.data(), size_a, got_a, b.data(), size_b, got_b);
+    EXPECT_EQ(got_a, expected_a) << size_a << " and " << size_b;
+    EXPECT_EQ(got_b, expected_b) << size_a << " and " << size_b;
+    EXPECT_EQ(mlops::detail::sha256_padded(a.data(), size_a), expected_a) << size_a;
   }
 }
 

@@ -64,6 +64,14 @@ bool sha256_shani_supported() noexcept;
 // place: the kSha256PaddingRoom bytes after them must be writable.
 inline constexpr std::size_t kSha256PaddingRoom = 72;
 Digest sha256_padded(std::uint8_t* data, std::size_t size) noexcept;
+// Two such messages at once (faster with the SHA extensions, which then work
+// on both in parallel).
+void sha256_padded_x2(std::uint8_t* data_a, std::size_t size_a, Digest& digest_a,
+                      std::uint8_t* data_b, std::size_t size_b, Digest& digest_b) noexcept;
+// The SHA-extension compression of two equally long runs of blocks at once.
+void sha256_blocks_shani_x2(std::uint32_t* state_a, const std::uint8_t* data_a,
+                            std::uint32_t* state_b, const std::uint8_t* data_b,
+                            std::size_t blocks) noexcept;  // only when supported
 }  // namespace detail
 
 struct FingerprintInput {
