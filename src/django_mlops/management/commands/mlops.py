@@ -53,15 +53,24 @@ class Command(BaseCommand):
         self._prog = parser.prog
         add_subcommands(parser)
 
+    def _hint_prog(self) -> str:
+        """How to type this command again, for hints like "inspect: ... status 12"."""
+        prog = getattr(self, "_prog", "").strip()
+        # Django names the parser after argv[0]: "manage.py mlops", "__main__.py mlops".
+        if prog.startswith("__main__.py"):
+            return "python -m django" + prog[len("__main__.py") :]
+        if prog.startswith("manage.py"):
+            return f"python {prog}"
+        return prog or "mlops"
+
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the chosen subcommand; a non-zero exit code becomes a CommandError."""
         for name in _DJANGO_OPTIONS:
             options.pop(name, None)
         namespace = argparse.Namespace(**options)
-        prog = getattr(self, "_prog", "").strip() or "mlops"
-        if prog.startswith("manage.py"):
-            prog = f"python {prog}"
-        console = Console(_WrapperStream(self.stdout), _WrapperStream(self.stderr), prog=prog)
+        console = Console(
+            _WrapperStream(self.stdout), _WrapperStream(self.stderr), prog=self._hint_prog()
+        )
         try:
             code = execute(namespace, console)
         except CommandFailed as exc:
