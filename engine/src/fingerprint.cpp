@@ -9,6 +9,7 @@
 // Keys are exchanged as 64 lowercase hex digits.
 #include "mlops/fingerprint.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 #include <string>
@@ -28,14 +29,14 @@ class Message {
   void put_count(std::uint64_t n) {
     std::array<std::uint8_t, 8> le;
     for (std::size_t i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(n >> (8 * i));
-    append(le.data(), le.size());
+    append_fixed<8>(le.data());
   }
   void put_field(std::string_view text) {
     put_count(text.size());
     put_raw(text);
   }
   void put_raw(std::string_view text) { append(text.data(), text.size()); }
-  void put_digest(const Digest& digest) { append(digest.data(), digest.size()); }
+  void put_digest(const Digest& digest) { append_fixed<sizeof(Digest)>(digest.data()); }
   Digest hash() { return detail::sha256_padded(bytes_.data(), size_); }
   static void hash_two(Message& a, Digest& digest_a, Message& b, Digest& digest_b) {
     detail::sha256_padded_x2(a.bytes_.data(), a.size_, digest_a, b.bytes_.data(), b.size_,
@@ -43,6 +44,15 @@ class Message {
   }
 
  private:
+  // A copy of known size compiles to a few moves rather than a call.
+  template <std::size_t kSize>
+  void append_fixed(const void* data) {
+    if (bytes_.size() < size_ + kSize + detail::kSha256PaddingRoom) {
+      bytes_.resize(2 * (size_ + kSize + detail::kSha256PaddingRoom));
+    }
+    std::memcpy(bytes_.data() + size_, data, kSize);
+    size_ += kSize;
+  }
   void append(const void* data, std::size_t size) {
     // Room is kept for the padding after the message.
     if (bytes_.size() < size_ + size + detail::kSha256PaddingRoom) {
@@ -129,6 +139,11 @@ bool compute_keys(const Graph& graph, const FingerprintInput& input, const Order
   std::array<Message, 2> node;
   std::array<Message, 2> outputs;
   for (std::size_t i = 0; i < order.size();) {
+    // The input keys of the nodes two steps ahead are random reads in a large
+    // array: start loading them now.
+    for (std::size_t ahead = i + 4; ahead < std::min(i + 6, order.size()); ++ahead) {
+      for (DatasetId d : graph.inputs(order[ahead])) __builtin_prefetch(&keys.dataset_keys[d]);
+    }
     const std::array<NodeId, 2> pair = {order[i], i + 1 < order.size() ? order[i + 1] : kNoNode};
     if (!node_message<kById>(graph, input, pair[0], keys, node[0])) return false;
     bool together = pair[1] != kNoNode;
