@@ -36,7 +36,8 @@ std::vector<std::uint32_t> assign_ranks(
     std::size_t box_count, const std::vector<std::pair<std::size_t, std::size_t>>& edges,
     std::vector<bool>& reversed);
 
-// Builds the layered graph with virtual points and an initial order.
+// Builds the layered graph with virtual points; its layers are left empty
+// for reduce_crossings to fill.
 LayeredGraph build_layers(std::size_t box_count,
                           const std::vector<std::pair<std::size_t, std::size_t>>& edges,
                           std::vector<std::uint32_t> ranks, std::vector<bool> reversed);

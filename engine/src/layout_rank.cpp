@@ -1,15 +1,13 @@
-// Layout phase 1: break cycles, assign ranks, insert virtual points and pick
-// an initial order.
+// Layout phase 1: break cycles, assign ranks and insert virtual points.
 //
 // Ranks start as longest paths from the sources, which packs every box as
 // early as it can go and so leaves a source that feeds only a late box far
-// from it (a long edge through many ranks). A promotion pass then moves each
-// box whose out-edges outnumber its in-edges as late as its children allow:
-// each such move shortens the total edge length, the quantity network simplex
-// minimises, at a fraction of its cost.
+// from it (a long edge through many ranks). Demotion (the promote-layering
+// heuristic of Nikolov and Tarassov, mirrored) then moves boxes and their
+// downstream cones later while that shortens the total edge length, the
+// quantity network simplex minimises, at a fraction of its cost.
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <utility>
 #include <vector>
 
@@ -54,6 +52,65 @@ void mark_back_edges(std::size_t n, const std::vector<std::pair<std::size_t, std
   }
 }
 
+// Moves boxes later along the flow while that shortens the edges in total
+// (fewer virtual points, hence fewer crossings): demoting a box lengthens its
+// in-edges and shortens its out-edges by one, and first demotes every child
+// sitting right after it, so a whole downstream cone can move together. A
+// move that does not pay is undone. Work is capped so that pathological
+// graphs stay linear; the cap is deterministic, and so is the result.
+class Demotion {
+ public:
+  Demotion(const std::vector<std::vector<std::uint32_t>>& children,
+           const std::vector<std::vector<std::uint32_t>>& parents, std::vector<std::uint32_t>& rank)
+      : children_(children), parents_(parents), rank_(rank) {}
+
+  void run(const std::vector<std::uint32_t>& order) {
+    std::size_t budget = kWorkPerBox * (order.size() + 1);
+    for (int pass = 0; pass < kPasses; ++pass) {
+      bool moved = false;
+      for (std::size_t i = order.size(); i-- > 0 && budget > 0;) {
+        const std::uint32_t v = order[i];
+        if (children_[v].empty()) continue;
+        undo_.clear();
+        const long long delta = demote(v);
+        budget -= std::min(budget, undo_.size());
+        if (delta < 0) {
+          moved = true;
+        } else {
+          for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) rank_[it->first] = it->second;
+        }
+      }
+      if (!moved || budget == 0) break;
+    }
+  }
+
+ private:
+  static constexpr int kPasses = 8;
+  static constexpr std::size_t kWorkPerBox = 64;
+
+  long long demote(std::uint32_t v) {
+    long long delta = 0;
+    for (std::uint32_t c : children_[v]) {
+      if (rank_[c] == rank_[v] + 1) delta += demote(c);
+    }
+    undo_.emplace_back(v, rank_[v]);
+    ++rank_[v];
+    return delta + static_cast<long long>(parents_[v].size()) -
+           static_cast<long long>(children_[v].size());
+  }
+
+  const std::vector<std::vector<std::uint32_t>>& children_;
+  const std::vector<std::vector<std::uint32_t>>& parents_;
+  std::vector<std::uint32_t>& rank_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> undo_;  // (box, rank before)
+};
+
+void demote(const std::vector<std::vector<std::uint32_t>>& children,
+            const std::vector<std::vector<std::uint32_t>>& parents,
+            const std::vector<std::uint32_t>& order, std::vector<std::uint32_t>& rank) {
+  Demotion(children, parents, rank).run(order);
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> assign_ranks(
@@ -92,22 +149,7 @@ std::vector<std::uint32_t> assign_ranks(
     }
   }
 
-  // Promotion, latest boxes first so a box sees its children's final ranks.
-  // A few passes settle chains of boxes that follow one another.
-  for (int pass = 0; pass < 4; ++pass) {
-    bool moved = false;
-    for (std::size_t i = order.size(); i-- > 0;) {
-      const std::uint32_t v = order[i];
-      if (children[v].empty() || children[v].size() <= parents[v].size()) continue;
-      std::uint32_t latest = UINT32_MAX;
-      for (std::uint32_t c : children[v]) latest = std::min(latest, rank[c] - 1);
-      if (latest > rank[v]) {
-        rank[v] = latest;
-        moved = true;
-      }
-    }
-    if (!moved) break;
-  }
+  demote(children, parents, order, rank);
   return rank;
 }
 
@@ -140,33 +182,10 @@ LayeredGraph build_layers(std::size_t n,
     }
   }
 
-  // Initial order: breadth-first from the sources in index order, so
-  // connected boxes start close together and the order is deterministic.
   std::uint32_t rank_count = 0;
   for (std::uint32_t r : g.rank) rank_count = std::max(rank_count, r + 1);
   g.layers.assign(rank_count, {});
   g.position.assign(g.vertex_count(), 0);
-  std::vector<bool> seen(g.vertex_count(), false);
-  std::deque<Vertex> queue;
-  auto visit_from = [&](Vertex start) {
-    seen[start] = true;
-    queue.push_back(start);
-    while (!queue.empty()) {
-      const Vertex v = queue.front();
-      queue.pop_front();
-      g.position[v] = static_cast<std::uint32_t>(g.layers[g.rank[v]].size());
-      g.layers[g.rank[v]].push_back(v);
-      for (Vertex w : g.down[v]) {
-        if (!seen[w]) {
-          seen[w] = true;
-          queue.push_back(w);
-        }
-      }
-    }
-  };
-  for (Vertex v = 0; v < n; ++v) {
-    if (!seen[v] && g.up[v].empty()) visit_from(v);
-  }
   return g;
 }
 
