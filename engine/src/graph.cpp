@@ -44,15 +44,18 @@ std::uint32_t Graph::Impl::next_stamp() {
 void Graph::Impl::hash_names(const NodeSpec& spec) {
   using detail::NameTable;
   name_hash = NameTable::hash_of(spec.name);
-  data.nodes.prefetch_slot(name_hash);
   output_hashes.resize(spec.outputs.size());
   for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
     output_hashes[i] = NameTable::hash_of(spec.outputs[i]);
-    data.datasets.prefetch_slot(output_hashes[i]);
   }
   input_hashes.resize(spec.inputs.size());
   for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
     input_hashes[i] = is_param(spec.inputs[i]) ? 0 : NameTable::hash_of(spec.inputs[i]);
+  }
+  if (!data.datasets.large()) return;  // the tables are in cache: nothing to overlap
+  data.nodes.prefetch_slot(name_hash);
+  for (std::uint64_t hash : output_hashes) data.datasets.prefetch_slot(hash);
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
     if (!is_param(spec.inputs[i])) data.datasets.prefetch_slot(input_hashes[i]);
   }
   // Inputs usually exist: their names will be compared, so load them too.

@@ -41,6 +41,8 @@ class NameTable {
   // Lookups in a large table are cache misses (the slot, then the name it
   // points to); a caller with several names to look up starts all the loads
   // first so that they overlap: prefetch_slot() for each, then prefetch_name().
+  // Worth it only once the table outgrows the caches.
+  bool large() const noexcept { return slots_.size() >= kLargeSlots; }
   void prefetch_slot(std::uint64_t hash) const noexcept {
     if (!slots_.empty()) __builtin_prefetch(slots_.data() + (hash & mask()));
   }
@@ -93,6 +95,7 @@ class NameTable {
   // A slot holds (upper 32 bits of the hash) << 32 | id, so most mismatches
   // are rejected without touching the name.
   static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  static constexpr std::size_t kLargeSlots = std::size_t{1} << 18;  // 2 MiB of slots
 
   std::size_t mask() const noexcept { return slots_.size() - 1; }
 
