@@ -79,13 +79,14 @@ def find_groups(
 ) -> dict[str, Group]:
     """Map each grouped step's name to its group.
 
-    With ``by_tag``, steps sharing a first tag form one group. Then, if
+    With ``by_tag``, two or more steps sharing a first tag form one group. Then, if
     ``threshold`` is set, at least that many steps that look alike form one:
-    alike means the same parent boxes and the same name once digit runs are
-    ignored (``train_7``, ``train_12``), or, failing that, exactly the same
-    parents and children. Steps are visited parents first, so a chain of
-    sweeps (``train_i`` then ``score_i``) becomes a chain of groups. A group
-    whose name or any member's name is in ``expand`` stays drawn step by step.
+    alike means the same parents and the same name once digit runs are
+    ignored (``train_7`` after ``split``, ``score_7`` after ``train_7``),
+    or, failing that, exactly the same parents and children. Steps are
+    visited parents first, so a chain of sweeps (``train_i`` then
+    ``score_i``) becomes a chain of groups. A group whose name or any
+    member's name is in ``expand`` stays drawn step by step.
     """
     if threshold is not None and threshold < 2:
         raise ValueError(f"group_threshold must be at least 2 or None, not {threshold}")
@@ -93,8 +94,11 @@ def find_groups(
     taken: set[str] = set()
     group_of: dict[str, Group] = {}
 
+    opened: set[str] = set()  # members of expanded groups: never regrouped
+
     def adopt(name: str, kind: str, members: list[str]) -> None:
         if name in expand or any(m in expand for m in members):
+            opened.update(members)
             return
         group = Group(_unique(name, taken), kind, tuple(members))
         for m in members:
@@ -106,7 +110,8 @@ def find_groups(
             if s.tags:
                 tagged.setdefault(s.tags[0], []).append(s.name)
         for tag, members in tagged.items():
-            adopt(tag, "tag", members)
+            if len(members) > 1:  # a box of one step would only hide its name
+                adopt(tag, "tag", members)
     if threshold is None:
         return group_of
 
@@ -114,12 +119,18 @@ def find_groups(
         group = group_of.get(name)
         return f"group:{group.name}" if group else name
 
+    def pattern_of(name: str) -> str:
+        # Parents of one pattern count as one, grouped or not: expanding
+        # train_* leaves score_1 (after train_1) and score_2 alike.
+        group = group_of.get(name)
+        return f"group:{group.name}" if group else _DIGITS.sub("#", name)
+
     order = topological_names(steps, parents)
     depth: dict[str, int] = {}
     for name in order:
         depth[name] = 1 + max((depth.get(p, 0) for p in parents[name]), default=-1)
     # Pass 1, one depth at a time so that a step's parents are already
-    # grouped: the same parent boxes and the same name pattern.
+    # grouped: the same parents (up to digits) and the same name pattern.
     levels: dict[int, list[str]] = {}
     for name in order:
         levels.setdefault(depth[name], []).append(name)
@@ -129,7 +140,7 @@ def find_groups(
             if name in group_of or not _DIGITS.search(name):
                 continue
             key = (
-                frozenset(box_of(p) for p in parents[name]),
+                frozenset(pattern_of(p) for p in parents[name]),
                 _DIGITS.sub("#", name),
                 by_name[name].is_concept,
             )
@@ -140,7 +151,7 @@ def find_groups(
     # Pass 2: exactly the same neighbours, whatever the names.
     alike: dict[tuple[object, ...], list[str]] = {}
     for name in order:
-        if name in group_of:
+        if name in group_of or name in opened:
             continue
         neighbours = (
             frozenset(box_of(p) for p in parents[name]),
