@@ -71,13 +71,17 @@ class Demotion {
       for (std::size_t i = order.size(); i-- > 0 && budget > 0;) {
         const std::uint32_t v = order[i];
         if (children_[v].empty()) continue;
-        undo_.clear();
-        const long long delta = demote(v);
-        budget -= std::min(budget, undo_.size());
-        if (delta < 0) {
+        // One rank at a time, as far as it keeps paying: a source feeding
+        // only a late box travels all the way to it.
+        while (budget > 0) {
+          undo_.clear();
+          const long long delta = demote(v);
+          budget -= std::min(budget, undo_.size());
+          if (delta >= 0) {
+            for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) rank_[it->first] = it->second;
+            break;
+          }
           moved = true;
-        } else {
-          for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) rank_[it->first] = it->second;
         }
       }
       if (!moved || budget == 0) break;

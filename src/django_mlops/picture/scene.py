@@ -138,7 +138,7 @@ def _common_prefix(names: Sequence[str]) -> str:
     size = 0
     while size < min(len(first), len(last)) and first[size] == last[size]:
         size += 1
-    return first[:size].rstrip("_-. ")
+    return first[:size].rstrip()
 
 
 def build_scene(

@@ -83,6 +83,40 @@ def _edge_path(points: Sequence[tuple[float, float]], lr: bool) -> str:
     return " ".join(parts)
 
 
+def _spread_ports(
+    scene: Scene,
+    sizes: Sequence[BoxSize],
+    routes: Sequence[Sequence[tuple[float, float]]],
+    lr: bool,
+) -> list[list[tuple[float, float]]]:
+    """Routes whose ends are spread along each box's side instead of meeting
+    in one point, ordered like the routes' far ends so they do not cross.
+    """
+    spread = [list(r) for r in routes]
+    cross = 1 if lr else 0
+    ends: dict[tuple[int, bool], list[tuple[float, int]]] = {}
+    for e, (a, b) in enumerate(scene.edges):
+        route = spread[e]
+        if len(route) < 2:
+            continue
+        ends.setdefault((a, False), []).append((route[1][cross], e))
+        ends.setdefault((b, True), []).append((route[-2][cross], e))
+    for (box, incoming), items in ends.items():
+        if len(items) < 2:
+            continue
+        side = sizes[box].height if lr else sizes[box].width
+        step = min(8.0, (side - 12.0) / (len(items) - 1))
+        items.sort()
+        for k, (_, e) in enumerate(items):
+            offset = (k - (len(items) - 1) / 2) * step
+            route = spread[e]
+            i = -1 if incoming else 0
+            point = list(route[i])
+            point[cross] += offset
+            route[i] = (point[0], point[1])
+    return spread
+
+
 def _data_attrs(box: Box) -> str:
     if box.kind == "step":
         return f' data-node="{_attr(box.names[0])}" data-state="{_attr(box.state or "")}"'
@@ -238,7 +272,8 @@ def render_svg(
         )
     out.append(f'<g class="edges" transform="translate({_fmt(left)},{_fmt(top)})">')
     seen_ids: set[str] = set()
-    for (a, b), route in zip(scene.edges, geometry.routes, strict=True):
+    routes = _spread_ports(scene, sizes, geometry.routes, lr)
+    for (a, b), route in zip(scene.edges, routes, strict=True):
         src, dst = scene.boxes[a], scene.boxes[b]
         edge_id = f"edge-{_edge_part(src)}-{_edge_part(dst)}"
         while edge_id in seen_ids:
