@@ -24,7 +24,17 @@ from collections import deque
 from contextvars import ContextVar, Token
 from typing import TextIO
 
-__all__ = ["DEFAULT_LIMIT", "BoundedText", "Capture", "StreamRouter", "start", "stop"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "BoundedText",
+    "Capture",
+    "StreamRouter",
+    "enter",
+    "install",
+    "leave",
+    "start",
+    "stop",
+]
 
 #: Characters kept per stream and task by default (half head, half tail).
 DEFAULT_LIMIT = 1_000_000
@@ -79,18 +89,40 @@ class BoundedText:
 
 
 class Capture:
-    """The three buffers of one task."""
+    """The three buffers of one task, made on first write.
 
-    __slots__ = ("log", "stderr", "stdout")
+    Most nodes print nothing: creating the buffers lazily keeps a capture to one
+    small object, so a recorded run can afford one per task.
+    """
+
+    __slots__ = ("limit", "log", "stderr", "stdout")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        self.stdout = BoundedText(limit)
-        self.stderr = BoundedText(limit)
-        self.log = BoundedText(limit)
+        self.limit = limit
+        self.stdout: BoundedText | None = None
+        self.stderr: BoundedText | None = None
+        self.log: BoundedText | None = None
+
+    def buffer(self, which: str) -> BoundedText:
+        """The ``stdout``, ``stderr`` or ``log`` buffer, created if needed."""
+        found: BoundedText | None = getattr(self, which)
+        if found is None:
+            found = BoundedText(self.limit)
+            setattr(self, which, found)
+        return found
+
+    @property
+    def used(self) -> bool:
+        """Whether anything was written."""
+        return self.stdout is not None or self.stderr is not None or self.log is not None
 
     def values(self) -> tuple[str, str, str]:
         """``(stdout, stderr, log)`` as text."""
-        return self.stdout.getvalue(), self.stderr.getvalue(), self.log.getvalue()
+        return (
+            "" if self.stdout is None else self.stdout.getvalue(),
+            "" if self.stderr is None else self.stderr.getvalue(),
+            "" if self.log is None else self.log.getvalue(),
+        )
 
 
 _current: ContextVar[Capture | None] = ContextVar("django_mlops_capture", default=None)
@@ -109,8 +141,7 @@ class StreamRouter(io.TextIOBase):
         capture = _current.get()
         if capture is None:
             return self.original.write(text)
-        buffer: BoundedText = getattr(capture, self._which)
-        return buffer.write(text)
+        return capture.buffer(self._which).write(text)
 
     def flush(self) -> None:
         """Flush the original stream (task buffers need no flushing)."""
@@ -148,7 +179,7 @@ class _TaskLogHandler(logging.Handler):
                 last.handle(record)
             return
         try:
-            capture.log.write(self.format(record) + "\n")
+            capture.buffer("log").write(self.format(record) + "\n")
         except Exception:  # a broken record must not fail the node
             self.handleError(record)
 
@@ -200,3 +231,9 @@ def start(limit: int = DEFAULT_LIMIT) -> tuple[Capture, Token[Capture | None]]:
 def stop(token: Token[Capture | None]) -> None:
     """End the capture begun with ``token``."""
     _current.reset(token)
+
+
+# For a loop that calls :func:`install` once and then captures many tasks: the
+# bare context-variable calls, without the per-task check of the routers.
+enter = _current.set
+leave = _current.reset

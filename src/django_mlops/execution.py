@@ -20,6 +20,7 @@ from .planning import RunPlan
 
 if TYPE_CHECKING:
     from .executors import Executor, TaskOutcome
+    from .executors.base import TrackingEvent
     from .recording import Recorder
 
 __all__ = ["Execution", "RunEvent"]
@@ -134,39 +135,47 @@ class Execution:
         free = self.executor.capacity - len(self.running)
         if free <= 0 or self.cancelled:
             return
-        values, inputs, attempts = self.values, self.inputs, self.attempts
-        submit, task_spec, recorder = self.executor.submit, self.task_spec, self.recorder
-        # Unrecorded runs (notebooks, tests) let prints and logs reach the terminal.
-        capture = recorder is not None
+        submit_one = self.submit_one
         for node_id in self.scheduler.take_ready(free):
-            node = self.nodes[node_id]
-            attempts[node_id] += 1
-            self.running[node_id] = node.name
-            self.states[node_id] = "running"
+            submit_one(node_id)
+
+    def submit_one(self, node_id: int) -> None:
+        """Start an attempt of a node the scheduler handed out: give it to the executor."""
+        node = self.nodes[node_id]
+        attempt = self.attempts[node_id] = self.attempts[node_id] + 1
+        self.running[node_id] = node.name
+        self.states[node_id] = "running"
+        try:
+            args = [self.values[name] for name in self.inputs[node_id]]
+        except KeyError:
             try:
-                args = [values[name] for name in inputs[node_id]]
-            except KeyError:
-                try:
-                    args = self.load_inputs(node)
-                except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
-                    self.finish_failed(node_id, f"cannot load an input of '{node.name}': {exc}", "")
-                    continue
-            if recorder is not None:
-                recorder.task_started(node_id, attempts[node_id])
-            if self.on_event is not None:
-                self.emit("task_started", node.name, "running")
-            submit(
-                task_spec(
-                    node_id=node_id,
-                    node=node.name,
-                    func=self.funcs[node_id],
-                    args=args,
-                    timeout=node.timeout,
-                    run_id=self.run_id,
-                    attempt=attempts[node_id],
-                    capture=capture,
-                )
+                args = self.load_inputs(node)
+            except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+                self.finish_failed(node_id, f"cannot load an input of '{node.name}': {exc}", "")
+                return
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.task_started(node_id, attempt)
+        if self.on_event is not None:
+            self.emit("task_started", node.name, "running")
+        self.executor.submit(
+            self.task_spec(
+                node_id=node_id,
+                node=node.name,
+                func=self.funcs[node_id],
+                args=args,
+                timeout=node.timeout,
+                run_id=self.run_id,
+                attempt=attempt,
+                # Unrecorded runs (notebooks, tests) let prints and logs reach the terminal.
+                capture=recorder is not None,
             )
+        )
+
+    @staticmethod
+    def outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
+        """The node's return value as one value per declared output, checked."""
+        return _outputs_of(node, value)
 
     def handle(self, outcome: TaskOutcome) -> None:
         """Take one finished attempt: keep its outputs and tell the scheduler."""
@@ -182,7 +191,7 @@ class Execution:
             self.states[node_id] = "succeeded"
             self.done += 1
             if outcome.events:
-                self.keep_events(outcome)
+                self.keep_events(outcome.events)
             if self.on_event is not None:
                 self.emit("task_finished", node.name, "succeeded")
         elif outcome.ok:
@@ -203,15 +212,15 @@ class Execution:
             if recorder is not None:
                 recorder.task_succeeded(node_id, outcome, node.outputs, serialized or ())
             elif outcome.events:
-                self.keep_events(outcome)
+                self.keep_events(outcome.events)
             if self.on_event is not None:
                 self.emit("task_finished", node.name, "succeeded")
         else:
             self.finish_failed(node_id, outcome.error, outcome.traceback, outcome)
 
-    def keep_events(self, outcome: TaskOutcome) -> None:
+    def keep_events(self, events: Sequence[TrackingEvent]) -> None:
         """Unrecorded runs keep the latest metric and param values in memory."""
-        for event in outcome.events:
+        for event in events:
             if event.kind == "metric":
                 self.metrics[event.key] = event.value
             elif event.kind == "param":
@@ -233,7 +242,7 @@ class Execution:
         else:
             self.failures[node_id] = (error or "", traceback or "")
             if outcome is not None and outcome.events:
-                self.keep_events(outcome)
+                self.keep_events(outcome.events)
         if self.on_event is not None:
             self.emit("task_finished", node.name, state)
 
@@ -241,6 +250,11 @@ class Execution:
         """Run until every node is final (or the run is cancelled), flushing records."""
         scheduler = self.scheduler
         executor = self.executor
+        if getattr(executor, "runs_in_caller", False):
+            from .fastloop import run_inline
+
+            run_inline(self, flush_seconds)
+            return
         recorder = self.recorder
         next_flush = time.monotonic() + flush_seconds
         submit_ready, handle, wait, running = (

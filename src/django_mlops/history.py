@@ -45,8 +45,11 @@ class RunHistory:
         nodes = self.pipeline.nodes
         outputs = self.stored_outputs
         for chunk in _chunks(sorted({k for n, k in zip(nodes, keys, strict=True) if n.outputs})):
-            found = TaskOutput.objects.filter(key__in=chunk).order_by()
-            for key, dataset, artifact_id in found.values_list("key", "dataset", "artifact_id"):
+            # Through the task's (key, state) index: TaskOutput.key has no index.
+            found = TaskOutput.objects.filter(task__key__in=chunk).order_by()
+            for key, dataset, artifact_id in found.values_list(
+                "task__key", "dataset", "artifact_id"
+            ):
                 outputs[(key, dataset)] = artifact_id
         succeeded: set[str] = set()
         for chunk in _chunks(

@@ -145,7 +145,9 @@ class Run(models.Model):
 class TaskRun(models.Model):
     """One node of one run: its state, attempts, timings, captured output and identity."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="task_runs")
+    # No index of its own: unique (run, node) starts with run and serves every
+    # by-run query. Each index costs a B-tree insert per row, and a run writes 10k rows.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="task_runs", db_index=False)
     node = models.CharField(max_length=_NAME_LENGTH)
     state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -175,7 +177,8 @@ class TaskRun(models.Model):
         indexes = [
             # Cache lookups: "has a node with this key succeeded before?"
             models.Index(fields=["key", "state"], name="mlops_taskrun_key_state_idx"),
-            models.Index(fields=["node"], name="mlops_taskrun_node_idx"),
+            # A node's history ("why does it run again") is read through the run
+            # (Run by pipeline, then unique (run, node)): no index on node alone.
         ]
 
     def __str__(self) -> str:
@@ -213,10 +216,16 @@ class Artifact(models.Model):
 class TaskOutput(models.Model):
     """A dataset a task produced, pointing at its artifact."""
 
-    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="outputs")
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outputs")
+    # Neither has an index of its own: unique (task, dataset) and (run, dataset)
+    # start with them and serve the same lookups.
+    task = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="outputs", db_index=False
+    )
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outputs", db_index=False)
     dataset = models.CharField(max_length=_NAME_LENGTH)
-    key = models.CharField(max_length=_SHA_LENGTH, help_text="The producing node's key.")
+    key = models.CharField(
+        max_length=_SHA_LENGTH, help_text="The producing node's key (its task's key)."
+    )
     artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="task_outputs")
 
     class Meta:
@@ -229,7 +238,9 @@ class TaskOutput(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["key"], name="mlops_taskoutput_key_idx"),
+            # No index on key: cache lookups go through TaskRun's (key, state) index
+            # and join here by task (unique (task, dataset)). A random 64-hex key is
+            # the costliest index to keep up, and one per node is enough.
             models.Index(fields=["run", "dataset"], name="mlops_taskoutput_run_ds_idx"),
         ]
 

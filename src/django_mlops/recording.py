@@ -23,62 +23,36 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .artifacts import ArtifactStore, serialize
+from .executors.task import current_pid
 from .history import RunHistory
 from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
 from .planning import RunPlan
 from .sqlbatch import TableWriter, column_of, rows_by
+from .taskrows import HOST as _HOST
+from .taskrows import UPDATE_COLUMNS, epoch, fresh_row, insert_task_rows, widen_sqlite_cache
 
 if TYPE_CHECKING:
     from .executors import TaskOutcome
+    from .executors.base import TrackingEvent
     from .pipeline import Pipeline
 
 __all__ = ["Recorder"]
 
-# What changes while a task runs; row layout of the buffered task updates.
-_UPDATE_COLUMNS = (
-    "state",
-    "attempts",
-    "started_at",
-    "finished_at",
-    "duration",
-    "host",
-    "pid",
-    "stdout",
-    "stderr",
-    "log",
-    "error",
-    "traceback",
-)
-# What the plan decided; fixed for the run.
-_PLAN_COLUMNS = ("run", "node", "code_hash", "key", "input_keys", "reason", "reason_detail")
 _OUTPUT_COLUMNS = ("task", "run", "dataset", "key", "artifact")
-_HOST = socket.gethostname()
 _SCALARS = (type(None), bool, int, str)
 _SCALAR_TEXT_MAX = 256
 _PID = os.getpid()
 
 
-def _epoch(value: Any) -> float | None:
-    """Epoch seconds from an epoch float or a datetime (TableWriter stores either)."""
-    if value is None or isinstance(value, float | int):
-        return value
-    return float(value.timestamp())
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(tz=dt.UTC)
-
-
-def _fresh_row(state: str) -> list[Any]:
-    return [state, 0, None, None, None, _HOST, None, "", "", "", "", ""]
 
 
 class Recorder:
@@ -91,7 +65,7 @@ class Recorder:
         self.run_id = 0
         self.plan: RunPlan
         self.task_ids: list[int] = []  # per node id, once the TaskRun rows exist
-        self._rows: dict[int, list[Any]] = {}  # node id -> changed _UPDATE_COLUMNS values
+        self._rows: dict[int, list[Any]] = {}  # node id -> changed UPDATE_COLUMNS values
         self._states: list[str] = []  # per node id, the state last buffered or written
         self._outputs: list[tuple[int, str, Any]] = []  # (node id, dataset, Serialized)
         self._metrics: list[list[Any]] = []  # node id in the task column until flushed
@@ -99,7 +73,7 @@ class Recorder:
         self._logged: list[tuple[int | None, str, Any]] = []
         self._reused: dict[str, int] = {}  # dataset -> artifact id of a reused producer
         self.history = RunHistory(pipeline)  # planning reads the store through it
-        self._updates = TableWriter(TaskRun, _UPDATE_COLUMNS)
+        self._updates = TableWriter(TaskRun, UPDATE_COLUMNS)
         self._scalars: dict[tuple[type, Any], Any] = {}
 
     # Start ----------------------------------------------------------------------------
@@ -139,6 +113,8 @@ class Recorder:
         fields.setdefault("host", _HOST)
         fields.setdefault("pid", _PID)
         self._find_reused(plan)
+        if connection.vendor == "sqlite":
+            widen_sqlite_cache()
         with transaction.atomic():
             if run is None:
                 run = Run.objects.create(**fields)
@@ -176,7 +152,7 @@ class Recorder:
         """A node was handed to the executor (attempt counts from 1)."""
         row = self._rows.get(node_id)
         if row is None:
-            row = self._rows[node_id] = _fresh_row("running")
+            row = self._rows[node_id] = fresh_row("running")
         row[0], row[1], row[2] = "running", attempt, time.time()
         self._states[node_id] = "running"
 
@@ -204,7 +180,7 @@ class Recorder:
         for dataset, item in zip(datasets, serialized, strict=True):
             self._outputs.append((node_id, dataset, item))
         if outcome.events:
-            self.events(node_id, outcome)
+            self.events(node_id, outcome.events)
 
     def task_failed(
         self,
@@ -217,19 +193,57 @@ class Recorder:
         """Buffer a failed attempt (state ``retrying`` or ``failed``)."""
         self._finish_row(node_id, state, outcome, error, traceback)
         if outcome is not None and outcome.events:
-            self.events(node_id, outcome)
+            self.events(node_id, outcome.events)
+
+    def task_done(
+        self,
+        node_id: int,
+        attempt: int,
+        started: float,
+        finished: float,
+        texts: tuple[str, str, str],
+        datasets: Sequence[str],
+        serialized: Sequence[Any],
+        events: Sequence[TrackingEvent],
+    ) -> None:
+        """Buffer a success that ran in the Runner's thread (``fastloop``): no outcome object.
+
+        The same row ``task_started`` + ``task_succeeded`` would leave, built in one step.
+        """
+        self._rows[node_id] = [
+            "succeeded",
+            attempt,
+            started,
+            finished,
+            finished - started,
+            _HOST,
+            current_pid(),
+            texts[0],
+            texts[1],
+            texts[2],
+            "",
+            "",
+        ]
+        self._states[node_id] = "succeeded"
+        if len(datasets) == 1:
+            self._outputs.append((node_id, datasets[0], serialized[0]))
+        else:
+            for dataset, item in zip(datasets, serialized, strict=True):
+                self._outputs.append((node_id, dataset, item))
+        if events:
+            self.events(node_id, events)
 
     def _finish_row(
         self, node_id: int, state: str, outcome: TaskOutcome | None, error: str, traceback: str
     ) -> None:
         row = self._rows.get(node_id)
         if row is None:
-            row = self._rows[node_id] = _fresh_row(state)
+            row = self._rows[node_id] = fresh_row(state)
         row[0] = state
         self._states[node_id] = state
         if outcome is not None:
-            started = _epoch(outcome.started_at) or row[2]
-            finished = _epoch(outcome.finished_at) or time.time()
+            started = epoch(outcome.started_at) or row[2]
+            finished = epoch(outcome.finished_at) or time.time()
             row[2], row[3] = started, finished
             row[4] = finished - started if started else None
             row[5] = getattr(outcome, "host", "") or _HOST
@@ -240,9 +254,9 @@ class Recorder:
         row[10] = error.strip().splitlines()[-1][:1000] if error and error.strip() else ""
         row[11] = traceback or ""
 
-    def events(self, node_id: int | None, outcome: TaskOutcome) -> None:
+    def events(self, node_id: int | None, events: Sequence[TrackingEvent]) -> None:
         """Buffer the metrics, params and artifacts a task logged."""
-        for event in outcome.events or ():
+        for event in events:
             if event.kind == "metric":
                 self._metrics.append(
                     [
@@ -251,7 +265,7 @@ class Recorder:
                         event.key,
                         float(event.value),
                         event.step,
-                        _epoch(event.timestamp),
+                        epoch(event.timestamp),
                     ]
                 )
             elif event.kind == "param":
@@ -307,28 +321,9 @@ class Recorder:
 
     def _create_tasks(self, rows: Mapping[int, list[Any]]) -> None:
         """Insert every TaskRun row, in topological order (so id order reads meaningfully)."""
-        plan = self.plan
-        nodes = plan.pipeline.nodes
-        input_keys = plan.input_keys
-        states = self._states
-        values = []
-        for i in plan.order:
-            row = rows.get(i) or _fresh_row(states[i])
-            values.append(
-                [
-                    *row,
-                    self.run_id,
-                    nodes[i].name,
-                    plan.code_hashes[i],
-                    plan.keys[i],
-                    input_keys[i],
-                    plan.reasons[i],
-                    plan.details[i],
-                ]
-            )
-        TableWriter(TaskRun, _UPDATE_COLUMNS + _PLAN_COLUMNS).insert(values)
+        insert_task_rows(self.plan, rows, self._states, self.run_id)
         ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
-        self.task_ids = [ids[n.name] for n in nodes]
+        self.task_ids = [ids[n.name] for n in self.plan.pipeline.nodes]
 
     @staticmethod
     def _param_upsert() -> str:

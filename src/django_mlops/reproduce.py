@@ -109,7 +109,8 @@ def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
 
     found = dict(TaskOutput.objects.filter(run=run).values_list("dataset", "artifact__sha256"))
     cached_keys = run.task_runs.filter(state="cached").values("key")
-    stored = TaskOutput.objects.filter(key__in=cached_keys, dataset__in=datasets)
+    # By the producing task's key: TaskRun.key is indexed, TaskOutput.key is not.
+    stored = TaskOutput.objects.filter(task__key__in=cached_keys, dataset__in=datasets)
     for dataset, sha in stored.values_list("dataset", "artifact__sha256"):
         found.setdefault(dataset, sha)
     return {d: sha for d, sha in found.items() if d in datasets}

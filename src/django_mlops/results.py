@@ -72,7 +72,7 @@ def run_output(run: Run, dataset: str) -> Any:
         # A cached task has no output rows of its own: its outputs are the ones
         # stored under its key by the run that executed it.
         cached_keys = run.task_runs.filter(state="cached").values("key")
-        stored = TaskOutput.objects.filter(key__in=cached_keys, dataset=dataset)
+        stored = TaskOutput.objects.filter(task__key__in=cached_keys, dataset=dataset)
         record = stored.select_related("artifact").first()
     if record is None:
         raise KeyError(f"run {run.pk} has no output '{dataset}'")

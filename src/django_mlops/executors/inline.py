@@ -20,6 +20,9 @@ class InlineExecutor(Executor):
     """Runs tasks in this thread, in submission order; ``capacity`` is always 1."""
 
     name = "inline"
+    #: The Runner may call node functions itself instead of going through
+    #: submit/wait (``fastloop``): same thread, same order, less work per node.
+    runs_in_caller = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers)

@@ -18,10 +18,36 @@ from ..tracking import TaskContext, enter_task, leave_task
 from .base import TaskCancelled, TaskOutcome, TaskSpec, TaskTimeout
 from .watchdog import Guard
 
-__all__ = ["HOST", "failed_outcome", "run_task", "timeout_message"]
+__all__ = [
+    "HOST",
+    "current_pid",
+    "exception_texts",
+    "failed_outcome",
+    "run_task",
+    "skip_frames_of",
+    "timeout_message",
+]
 
 HOST = socket.gethostname()
 CANCELLED_MESSAGE = "TaskCancelled: the run was cancelled"
+
+# getpid() is a system call, and system calls are slow under sandboxes such as
+# gVisor (~10 us); the pid only changes in a forked child, which refreshes it.
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+# Files whose frame, first in a traceback, is ours rather than the user's.
+_OWN_FILES = {__file__}
+
+
+def current_pid() -> int:
+    """This process's id (cached; refreshed after a fork)."""
+    return _PID[0]
+
+
+def skip_frames_of(filename: str) -> None:
+    """Leave a module's calling frame out of node tracebacks (another loop that calls nodes)."""
+    _OWN_FILES.add(filename)
 
 
 def timeout_message(task: TaskSpec) -> str:
@@ -37,9 +63,16 @@ def _error_line(exc: BaseException) -> str:
 def _traceback_text(exc: BaseException) -> str:
     # Skip this module's frame: the user's function is where the story starts.
     tb: TracebackType | None = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename == __file__ and tb.tb_next is not None:
+    if tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES and tb.tb_next is not None:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def exception_texts(exc: Exception | SystemExit, node: str) -> tuple[str, str]:
+    """``(error line, traceback)`` of an exception a node raised (not a stop by its guard)."""
+    if isinstance(exc, SystemExit):  # sys.exit() in a node fails the node, not the whole run
+        return f"SystemExit: node '{node}' called sys.exit({exc.code!r})", _traceback_text(exc)
+    return _error_line(exc), _traceback_text(exc)
 
 
 def failed_outcome(
@@ -69,7 +102,7 @@ def failed_outcome(
         started_at=now if started_at is None else started_at,
         finished_at=now,
         host=HOST,
-        pid=os.getpid() if pid is None else pid,
+        pid=_PID[0] if pid is None else pid,
         events=list(context.events) if context is not None else [],
         timed_out=timed_out,
         crashed=crashed,
@@ -130,12 +163,8 @@ def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
                 ok = False  # stopped, even if the function swallowed the exception
     except (TaskTimeout, TaskCancelled) as exc:
         tb_text = _traceback_text(exc)
-    except SystemExit as exc:  # sys.exit() in a node fails the node, not the whole run
-        error = f"SystemExit: node '{task.node}' called sys.exit({exc.code!r})"
-        tb_text = _traceback_text(exc)
-    except Exception as exc:
-        error = _error_line(exc)
-        tb_text = _traceback_text(exc)
+    except (SystemExit, Exception) as exc:
+        error, tb_text = exception_texts(exc, task.node)
     finally:
         if capture_token is not None:
             capturing.stop(capture_token)
@@ -160,7 +189,7 @@ def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
         started_at,
         time.time(),
         HOST,
-        os.getpid(),
+        _PID[0],
         context.events,
         timed_out,
         False,

@@ -1,0 +1,196 @@
+"""The inline executor's loop, without the executor: node functions called right here.
+
+With the inline executor every attempt runs in the Runner's thread anyway, so
+handing it over as a ``TaskSpec`` and taking a ``TaskOutcome`` back only costs
+time (two objects, a queue and a dozen attribute reads per node: most of the
+overhead of a no-op node). This loop takes every ready node from the scheduler
+at once, calls each function directly with the tracking context (and, on
+recorded runs, output capture) set around the call, and hands the recorder a
+finished row. What it records is what the executor path records: a failing
+node gets the same error line and traceback (``exception_texts``), nodes with
+a timeout still go through the executor (its watchdog stops them), and Ctrl-C
+leaves the node it interrupted ``cancelled`` with its attempt on record.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import capture as capturing
+from .executors.base import TaskOutcome, TrackingEvent
+from .executors.task import HOST, current_pid, exception_texts, skip_frames_of
+from .tracking import TaskContext, enter_task, leave_task
+
+if TYPE_CHECKING:
+    from .execution import Execution
+
+__all__ = ["run_inline"]
+
+# A node's traceback starts at the user's function, not at this loop's call.
+skip_frames_of(__file__)
+
+_NO_TEXT = ("", "", "")
+
+
+def _failed(
+    ex: Execution,
+    node_id: int,
+    attempt: int,
+    error: str,
+    tb_text: str,
+    started: float,
+    texts: tuple[str, str, str],
+    events: list[TrackingEvent],
+) -> None:
+    """Record a failed attempt the way the executor path does (an outcome to ``finish_failed``)."""
+    name = ex.nodes[node_id].name
+    outcome = TaskOutcome(
+        name,
+        attempt,
+        False,
+        None,
+        error,
+        tb_text,
+        *texts,
+        started,
+        time.time(),
+        HOST,
+        current_pid(),
+        events,
+        False,
+        False,
+        node_id,
+    )
+    ex.running[node_id] = name
+    if ex.recorder is not None:
+        ex.recorder.task_started(node_id, attempt)
+    ex.finish_failed(node_id, error, tb_text, outcome)
+
+
+def _interrupted(ex: Execution, node_id: int, attempt: int, rest: list[int]) -> None:
+    """Ctrl-C (or another BaseException) in a node: leave it running for ``cancel`` to mark.
+
+    Nodes taken from the scheduler with it but not started yet were never handed
+    out; they end ``cancelled`` like the ready nodes ``Scheduler.cancel`` settles.
+    """
+    ex.running[node_id] = ex.nodes[node_id].name
+    ex.states[node_id] = "running"
+    if ex.recorder is not None:
+        ex.recorder.task_started(node_id, attempt)
+    for other in rest:
+        ex.states[other] = "cancelled"
+
+
+def _run_with_executor(ex: Execution, node_id: int) -> None:
+    """A node with a timeout: through the executor, whose watchdog can stop it."""
+    ex.submit_one(node_id)
+    for outcome in ex.executor.wait():
+        ex.handle(outcome)
+
+
+def run_inline(ex: Execution, flush_seconds: float) -> None:
+    """Run every node of ``ex`` in this thread until all are final or the run is cancelled.
+
+    One function on purpose: at 10k no-op nodes each attribute lookup or call
+    hoisted out of the per-node body is measurable.
+    """
+    scheduler = ex.scheduler
+    take_ready, succeed = scheduler.take_ready, scheduler.succeed
+    nodes, funcs, inputs, values = ex.nodes, ex.funcs, ex.inputs, ex.values
+    attempts, states, running = ex.attempts, ex.states, ex.running
+    recorder, on_event, run_id = ex.recorder, ex.on_event, ex.run_id
+    record = recorder is not None
+    clock, monotonic = time.time, time.monotonic
+    enter_capture, leave_capture = capturing.enter, capturing.leave
+    capture = capturing.Capture()
+    if record:
+        # Routers installed once per run; per task only the context variable changes.
+        capturing.install()
+    next_flush = monotonic() + flush_seconds
+    while not ex.cancelled:
+        ready = take_ready()
+        if not ready:
+            break  # nothing runs between batches here: no ready node means all are final
+        for position, node_id in enumerate(ready):
+            node = nodes[node_id]
+            if node.timeout is not None:
+                _run_with_executor(ex, node_id)
+                continue
+            attempt = attempts[node_id] = attempts[node_id] + 1
+            name = node.name
+            try:
+                args = [values[i] for i in inputs[node_id]]
+            except KeyError:
+                try:
+                    args = ex.load_inputs(node)
+                except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+                    ex.finish_failed(node_id, f"cannot load an input of '{name}': {exc}", "")
+                    continue
+            if on_event is not None:
+                running[node_id] = name
+                states[node_id] = "running"
+                ex.emit("task_started", name, "running")
+            context = TaskContext(run_id, name, attempt)
+            token = enter_task(context)
+            capture_token = enter_capture(capture) if record else None
+            started = clock()
+            try:
+                try:
+                    value: Any = funcs[node_id](*args)
+                finally:
+                    if capture_token is not None:
+                        leave_capture(capture_token)
+                    leave_task(token)
+            except (SystemExit, Exception) as exc:
+                texts = _NO_TEXT
+                if capture.used:
+                    texts, capture = capture.values(), capturing.Capture()
+                error, tb_text = exception_texts(exc, name)
+                _failed(ex, node_id, attempt, error, tb_text, started, texts, context.events)
+                continue
+            except BaseException:
+                _interrupted(ex, node_id, attempt, ready[position + 1 :])
+                raise
+            finished = clock()
+            outputs = node.outputs
+            texts = _NO_TEXT
+            if capture.used:
+                texts, capture = capture.values(), capturing.Capture()
+            events = context.events
+            if outputs and not node.returns_tuple and not record:
+                values[outputs[0]] = value  # the unrecorded common case, kept to one step
+            else:
+                try:
+                    produced = ex.outputs_of(node, value)
+                    serialized = recorder.serialize(produced) if recorder is not None else ()
+                except Exception as exc:  # wrong arity, or an output no serializer takes
+                    error = f"{type(exc).__name__}: {exc}"
+                    _failed(ex, node_id, attempt, error, "", started, texts, events)
+                    continue
+                if len(produced) == 1:
+                    values[outputs[0]] = produced[0]
+                else:
+                    values.update(zip(outputs, produced, strict=True))
+                if recorder is not None:
+                    recorder.task_done(
+                        node_id, attempt, started, finished, texts, outputs, serialized, events
+                    )
+                    events = []  # recorded; not kept in memory
+            succeed(node_id)
+            states[node_id] = "succeeded"
+            ex.done += 1
+            if events:
+                ex.keep_events(events)
+            if on_event is not None:
+                running.pop(node_id, None)
+                ex.emit("task_finished", name, "succeeded")
+            if record and monotonic() >= next_flush:
+                assert recorder is not None
+                recorder.flush()
+                if not ex.cancelled and recorder.cancel_requested():
+                    for other in ready[position + 1 :]:
+                        states[other] = "cancelled"
+                    ex.cancel()
+                    return
+                next_flush = monotonic() + flush_seconds
