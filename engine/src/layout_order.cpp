@@ -180,7 +180,18 @@ class Transposer {
   void sort_positions(const std::vector<Vertex>& neighbours, std::vector<std::uint32_t>& out) {
     out.clear();
     for (Vertex w : neighbours) out.push_back(g_.position[w]);
-    std::sort(out.begin(), out.end());
+    // Mostly one or two entries (virtual points have one neighbour each
+    // side): insertion sort beats std::sort's set-up there.
+    if (out.size() <= 16) {
+      for (std::size_t i = 1; i < out.size(); ++i) {
+        const std::uint32_t value = out[i];
+        std::size_t j = i;
+        for (; j > 0 && out[j - 1] > value; --j) out[j] = out[j - 1];
+        out[j] = value;
+      }
+    } else {
+      std::sort(out.begin(), out.end());
+    }
   }
 
   std::size_t layer(std::size_t r, bool allow_equal) {
