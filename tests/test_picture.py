@@ -262,3 +262,11 @@ def test_svg_to_png_says_what_to_install(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(RuntimeError, match=r"cairosvg.*rsvg-convert"):
         svg_to_png(pipeline_svg(IRIS), tmp_path / "x.png")
+
+
+def test_declaration_order_does_not_change_the_boxes() -> None:
+    ordered = sweep(20)
+    shuffled = Flow(ordered.name, ordered.description, tuple(reversed(ordered.nodes)))
+    ids = set(by_id(parse(pipeline_svg(ordered))))
+    assert ids == set(by_id(parse(pipeline_svg(shuffled))))
+    assert {"group-train_", "group-score_"} <= ids

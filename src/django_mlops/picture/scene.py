@@ -171,11 +171,16 @@ def build_scene(
 
     scene = Scene()
     box_key: dict[str, str] = {}
+    group_key: dict[str, str] = {}  # a group's box is built once, at its first member
     for s in steps:
         group = groups.get(s.name)
-        box = _group_box(group, by_name, states) if group else _step_box(s, states)
-        scene.add(box)
-        box_key[s.name] = box.key
+        if group is None:
+            box_key[s.name] = scene.boxes[scene.add(_step_box(s, states))].key
+        else:
+            if group.name not in group_key:
+                box = _group_box(group, by_name, states)
+                group_key[group.name] = scene.boxes[scene.add(box)].key
+            box_key[s.name] = group_key[group.name]
 
     if not show_datasets:
         for s in steps:
