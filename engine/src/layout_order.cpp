@@ -117,6 +117,9 @@ struct PairCrossings {
 
 PairCrossings pair_crossings(const std::vector<std::uint32_t>& a,
                              const std::vector<std::uint32_t>& b) {
+  if (a.size() == 1 && b.size() == 1) {  // the common case: two virtual points
+    return {std::size_t{a[0] > b[0]}, std::size_t{a[0] < b[0]}};
+  }
   std::size_t greater = 0;
   std::size_t equal = 0;
   std::size_t below = 0;  // entries of b smaller than the current a
