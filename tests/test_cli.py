@@ -179,6 +179,14 @@ def test_list_names_the_pipelines_of_a_file(workspace: Path) -> None:
     assert re.search(r"cli_sum\s+3\s", lines["cli_sum"])
 
 
+def test_list_names_prints_bare_names_for_scripts(workspace: Path) -> None:
+    result = mlops(workspace, "list", "--names", "cli_pipes.py")
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()
+    assert {"cli_sum", "cli_broken", "cli_slow", "cli_noisy"} <= set(names)
+    assert all(" " not in line for line in result.stdout.splitlines())
+
+
 def test_show_lists_nodes_in_run_order(workspace: Path) -> None:
     result = mlops(workspace, "show", "cli_pipes.py:cli_sum")
     assert result.returncode == 0, result.stderr

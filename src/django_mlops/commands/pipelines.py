@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="MODULE_OR_FILE",
         help="Also import these modules or .py files and list their pipelines.",
     )
+    listing.add_argument(
+        "--names",
+        action="store_true",
+        help="Print only the pipeline names, one per line (for scripts).",
+    )
     listing.set_defaults(handler=list_pipelines)
 
     show = subparsers.add_parser(
@@ -74,6 +79,10 @@ def list_pipelines(args: argparse.Namespace, console: Console) -> int:
         except Exception as exc:  # one stale source must not hide the others
             problems.append(f"{name}: cannot load ({exc})")
     pipelines = all_registered()
+    if args.names:
+        for pipeline in pipelines:
+            console.line(pipeline.name)
+        return EXIT_OK
     if not pipelines and not problems:
         console.line("No pipelines found. Name a module or file: mlops list my_pipelines.py")
         return EXIT_OK
