@@ -286,7 +286,7 @@ class Execution:
 
     def final_states(self) -> list[str]:
         """Every node's final state; the scheduler knows about failure spread and cancels."""
-        states = [s.name for s in self.scheduler.states()]
+        states = [s._name_ for s in self.scheduler.states()]  # .name costs ~0.3 us per node
         for node_id, state in enumerate(self.states):
             if state == "cancelled":  # stopped while running: the scheduler still says running
                 states[node_id] = "cancelled"

@@ -129,7 +129,8 @@ class RunPlan:
     def initial_states(self) -> list[Any]:
         """The engine NodeState values for the scheduler."""
         states = _engine.NodeState
-        return [getattr(states, name) for name in self.initial]
+        members = {name: getattr(states, name) for name in set(self.initial)}
+        return [members[name] for name in self.initial]
 
 
 def explain_rerun(
@@ -203,8 +204,10 @@ def make_plan(
         tags=list(tags),
         force=no_cache,
     )
-    initial = [_INITIAL_STATE[a.name] for a in plan.actions]
-    reasons = [r.name for r in plan.reasons]
+    # ``_name_`` rather than ``.name``: the enum property costs ~0.3 us per read,
+    # and these lists have one entry per node.
+    initial = [_INITIAL_STATE[a._name_] for a in plan.actions]
+    reasons = [r._name_ for r in plan.reasons]
     details = [_REASON_WORDS.get(r, "") for r in reasons]
     run_plan = RunPlan(
         pipeline=pipeline,

@@ -65,9 +65,18 @@ class Recorder:
         self.run_id = 0
         self.plan: RunPlan
         self.task_ids: list[int] = []  # per node id, once the TaskRun rows exist
-        self._rows: dict[int, list[Any]] = {}  # node id -> changed UPDATE_COLUMNS values
+        # node id -> changed UPDATE_COLUMNS values: a list while a task can still
+        # change, a tuple once finished in one step (``task_done``). Tuples of plain
+        # values are dropped from the cyclic GC's view at its first pass; 10k lists
+        # kept until the flush would make every full collection of the run longer.
+        self._rows: dict[int, list[Any] | tuple[Any, ...]] = {}
         self._states: list[str] = []  # per node id, the state last buffered or written
         self._outputs: list[tuple[int, str, Any]] = []  # (node id, dataset, Serialized)
+        # The same for single-output successes of ``task_done``, as parallel lists
+        # (no container per node, for the same reason as the row tuples).
+        self._out_nodes: list[int] = []
+        self._out_datasets: list[str] = []
+        self._out_items: list[Any] = []
         self._metrics: list[list[Any]] = []  # node id in the task column until flushed
         self._params: list[list[Any]] = []
         self._logged: list[tuple[int | None, str, Any]] = []
@@ -150,14 +159,14 @@ class Recorder:
 
     def task_started(self, node_id: int, attempt: int) -> None:
         """A node was handed to the executor (attempt counts from 1)."""
-        row = self._rows.get(node_id)
-        if row is None:
-            row = self._rows[node_id] = fresh_row("running")
+        row = self._mutable_row(node_id, "running")
         row[0], row[1], row[2] = "running", attempt, time.time()
         self._states[node_id] = "running"
 
     def serialize(self, values: Sequence[Any]) -> list[Any]:
         """Serialize a node's outputs now, so an unserializable output fails that node."""
+        if len(values) == 1:  # the common case, without a list comprehension's frame
+            return [self._serialize_one(values[0])]
         return [self._serialize_one(value) for value in values]
 
     def _serialize_one(self, value: Any) -> Any:
@@ -210,7 +219,7 @@ class Recorder:
 
         The same row ``task_started`` + ``task_succeeded`` would leave, built in one step.
         """
-        self._rows[node_id] = [
+        self._rows[node_id] = (
             "succeeded",
             attempt,
             started,
@@ -223,22 +232,29 @@ class Recorder:
             texts[2],
             "",
             "",
-        ]
+        )
         self._states[node_id] = "succeeded"
         if len(datasets) == 1:
-            self._outputs.append((node_id, datasets[0], serialized[0]))
+            self._out_nodes.append(node_id)
+            self._out_datasets.append(datasets[0])
+            self._out_items.append(serialized[0])
         else:
             for dataset, item in zip(datasets, serialized, strict=True):
                 self._outputs.append((node_id, dataset, item))
         if events:
             self.events(node_id, events)
 
+    def _mutable_row(self, node_id: int, state: str) -> list[Any]:
+        """The node's buffered row as a list (made fresh in ``state`` if there is none)."""
+        found = self._rows.get(node_id)
+        row = fresh_row(state) if found is None else list(found)
+        self._rows[node_id] = row
+        return row
+
     def _finish_row(
         self, node_id: int, state: str, outcome: TaskOutcome | None, error: str, traceback: str
     ) -> None:
-        row = self._rows.get(node_id)
-        if row is None:
-            row = self._rows[node_id] = fresh_row(state)
+        row = self._mutable_row(node_id, state)
         row[0] = state
         self._states[node_id] = state
         if outcome is not None:
@@ -284,11 +300,19 @@ class Recorder:
         """Write everything buffered in one transaction."""
         created = bool(self.task_ids)
         if created and not (
-            self._rows or self._outputs or self._metrics or self._params or self._logged
+            self._rows
+            or self._outputs
+            or self._out_nodes
+            or self._metrics
+            or self._params
+            or self._logged
         ):
             return
         outputs, logged = self._outputs, self._logged
         self._outputs, self._logged = [], []
+        if self._out_nodes:
+            outputs.extend(zip(self._out_nodes, self._out_datasets, self._out_items, strict=True))
+            self._out_nodes, self._out_datasets, self._out_items = [], [], []
         artifacts = self._save_artifacts([s for _, _, s in outputs] + [s for _, _, s in logged])
         rows, self._rows = self._rows, {}
         metrics, self._metrics = self._metrics, []
@@ -298,14 +322,14 @@ class Recorder:
                 self._updates.update([[*row, self.task_ids[n]] for n, row in rows.items()])
             else:
                 self._create_tasks(rows)
-            ids = self.task_ids
-            output_rows = [
-                [ids[n], self.run_id, d, self.plan.keys[n], artifacts[s.sha256]]
-                for n, d, s in outputs
-            ]
+            ids, keys, run_id = self.task_ids, self.plan.keys, self.run_id
             # Outputs in the same transaction as the state: a succeeded TaskRun always
             # has its TaskOutput rows, which is what "stored" means to the next plan.
-            TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert(output_rows)
+            # Plain ids and texts need no conversion on any backend: built as final
+            # parameter tuples, one per output.
+            TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert_prepared(
+                [(ids[n], run_id, d, keys[n], artifacts[s.sha256]) for n, d, s in outputs]
+            )
             TableWriter(LoggedArtifact, ("run", "task", "name", "artifact", "created_at")).insert(
                 [
                     [self.run_id, None if n is None else ids[n], name, artifacts[s.sha256], _now()]
@@ -319,7 +343,7 @@ class Recorder:
             )
             TableWriter(Param, ("run", "key", "value")).insert(params, self._param_upsert())
 
-    def _create_tasks(self, rows: Mapping[int, list[Any]]) -> None:
+    def _create_tasks(self, rows: Mapping[int, Sequence[Any]]) -> None:
         """Insert every TaskRun row, in topological order (so id order reads meaningfully)."""
         insert_task_rows(self.plan, rows, self._states, self.run_id)
         ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
@@ -343,7 +367,8 @@ class Recorder:
         for node_id, state in enumerate(states):
             row = self._rows.get(node_id)
             if row is not None:
-                row[0] = state
+                if row[0] != state:
+                    self._mutable_row(node_id, state)[0] = state
             elif state != self._states[node_id] and self.task_ids:
                 # Settled by the scheduler without running (upstream_failed, cancelled).
                 state_only.append([state, self.task_ids[node_id]])

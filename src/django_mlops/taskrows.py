@@ -81,7 +81,7 @@ def widen_sqlite_cache() -> None:
 
 
 def insert_task_rows(
-    plan: RunPlan, rows: Mapping[int, list[Any]], states: Sequence[str], run_id: int
+    plan: RunPlan, rows: Mapping[int, Sequence[Any]], states: Sequence[str], run_id: int
 ) -> None:
     """Insert one TaskRun per node in topological order; ``rows`` has the tasks begun so far."""
     writer = TableWriter(TaskRun, UPDATE_COLUMNS + PLAN_COLUMNS)
@@ -108,7 +108,7 @@ def insert_task_rows(
 
 def _sqlite_rows(
     plan: RunPlan,
-    rows: Mapping[int, list[Any]],
+    rows: Mapping[int, Sequence[Any]],
     states: Sequence[str],
     run_id: int,
     writer: TableWriter,
@@ -120,14 +120,17 @@ def _sqlite_rows(
     go through the writer's own converter.
     """
     nodes, graph = plan.pipeline.nodes, plan.pipeline.graph
-    raw_keys = plan.raw_input_keys
+    raw_keys, hashes, keys = plan.raw_input_keys, plan.code_hashes, plan.keys
+    reasons, details = plan.reasons, plan.details
     to_text = writer.converter("started_at") or str
     quoted: dict[str, str] = {}
     params = []
     for i in plan.order:
         row = rows.get(i) or fresh_row(states[i])
         names = graph.inputs(i)
-        if len(set(names)) == len(names):
+        if not names:
+            input_keys = "{}"
+        elif len(names) == 1 or len(set(names)) == len(names):
             parts = []
             for name, key in zip(names, raw_keys[i], strict=True):
                 text = quoted.get(name)
@@ -147,11 +150,11 @@ def _sqlite_rows(
                 *row[4:],
                 run_id,
                 nodes[i].name,
-                plan.code_hashes[i],
-                plan.keys[i],
+                hashes[i],
+                keys[i],
                 input_keys,
-                plan.reasons[i],
-                plan.details[i],
+                reasons[i],
+                details[i],
             )
         )
     return params
