@@ -122,8 +122,10 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                 continue
             attempt = attempts[node_id] = attempts[node_id] + 1
             name = node.name
+            names = inputs[node_id]
             try:
-                args = [values[i] for i in inputs[node_id]]
+                # One input is the common case: a tuple, without a comprehension's frame.
+                args = (values[names[0]],) if len(names) == 1 else [values[i] for i in names]
             except KeyError:
                 try:
                     args = ex.load_inputs(node)

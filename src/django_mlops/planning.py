@@ -107,7 +107,9 @@ class RunPlan:
     params: dict[str, Any]
     code_hashes: list[str]
     keys: list[str]
-    raw_input_keys: list[list[str]]  # per node id, aligned with graph.inputs(id)
+    # Per node id, aligned with graph.inputs(id); empty for an unrecorded plan
+    # (no fingerprints), whose ``input_keys`` are then all empty.
+    raw_input_keys: list[list[str]]
     initial: list[str]  # NodeState names
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
@@ -122,7 +124,7 @@ class RunPlan:
             cached = [
                 dict(zip(graph.inputs(i), keys, strict=True))
                 for i, keys in enumerate(self.raw_input_keys)
-            ]
+            ] or [{} for _ in self.pipeline.nodes]
             self._input_keys = cached
         return cached
 
@@ -187,7 +189,7 @@ def make_plan(
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
         hashes = keys = [""] * len(nodes)
-        raw_input_keys = [[""] * len(graph.inputs(n.id)) for n in nodes]
+        raw_input_keys = []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
     selected = bool(only or from_nodes or to_nodes or tags)
