@@ -71,9 +71,8 @@ class Recorder:
         # kept until the flush would make every full collection of the run longer.
         self._rows: dict[int, list[Any] | tuple[Any, ...]] = {}
         self._states: list[str] = []  # per node id, the state last buffered or written
-        self._outputs: list[tuple[int, str, Any]] = []  # (node id, dataset, Serialized)
-        # The same for single-output successes of ``task_done``, as parallel lists
-        # (no container per node, for the same reason as the row tuples).
+        # Outputs to write, as parallel lists (node id, dataset, Serialized): no
+        # container per output, for the same reason as the row tuples.
         self._out_nodes: list[int] = []
         self._out_datasets: list[str] = []
         self._out_items: list[Any] = []
@@ -186,8 +185,7 @@ class Recorder:
     ) -> None:
         """Buffer a success with its outputs and tracking events."""
         self._finish_row(node_id, "succeeded", outcome, "", "")
-        for dataset, item in zip(datasets, serialized, strict=True):
-            self._outputs.append((node_id, dataset, item))
+        self._buffer_outputs(node_id, datasets, serialized)
         if outcome.events:
             self.events(node_id, outcome.events)
 
@@ -239,10 +237,18 @@ class Recorder:
             self._out_datasets.append(datasets[0])
             self._out_items.append(serialized[0])
         else:
-            for dataset, item in zip(datasets, serialized, strict=True):
-                self._outputs.append((node_id, dataset, item))
+            self._buffer_outputs(node_id, datasets, serialized)
         if events:
             self.events(node_id, events)
+
+    def _buffer_outputs(
+        self, node_id: int, datasets: Sequence[str], serialized: Sequence[Any]
+    ) -> None:
+        if len(datasets) != len(serialized):
+            raise ValueError(f"{len(datasets)} datasets but {len(serialized)} serialized values")
+        self._out_nodes.extend([node_id] * len(datasets))
+        self._out_datasets.extend(datasets)
+        self._out_items.extend(serialized)
 
     def _mutable_row(self, node_id: int, state: str) -> list[Any]:
         """The node's buffered row as a list (made fresh in ``state`` if there is none)."""
@@ -300,20 +306,13 @@ class Recorder:
         """Write everything buffered in one transaction."""
         created = bool(self.task_ids)
         if created and not (
-            self._rows
-            or self._outputs
-            or self._out_nodes
-            or self._metrics
-            or self._params
-            or self._logged
+            self._rows or self._out_nodes or self._metrics or self._params or self._logged
         ):
             return
-        outputs, logged = self._outputs, self._logged
-        self._outputs, self._logged = [], []
-        if self._out_nodes:
-            outputs.extend(zip(self._out_nodes, self._out_datasets, self._out_items, strict=True))
-            self._out_nodes, self._out_datasets, self._out_items = [], [], []
-        artifacts = self._save_artifacts([s for _, _, s in outputs] + [s for _, _, s in logged])
+        out_nodes, out_datasets, out_items = self._out_nodes, self._out_datasets, self._out_items
+        self._out_nodes, self._out_datasets, self._out_items = [], [], []
+        logged, self._logged = self._logged, []
+        artifacts = self._save_artifacts(out_items + [s for _, _, s in logged])
         rows, self._rows = self._rows, {}
         metrics, self._metrics = self._metrics, []
         params, self._params = self._params, []
@@ -328,7 +327,10 @@ class Recorder:
             # Plain ids and texts need no conversion on any backend: built as final
             # parameter tuples, one per output.
             TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert_prepared(
-                [(ids[n], run_id, d, keys[n], artifacts[s.sha256]) for n, d, s in outputs]
+                [
+                    (ids[n], run_id, d, keys[n], artifacts[s.sha256])
+                    for n, d, s in zip(out_nodes, out_datasets, out_items, strict=True)
+                ]
             )
             TableWriter(LoggedArtifact, ("run", "task", "name", "artifact", "created_at")).insert(
                 [
