@@ -149,6 +149,18 @@ TEST(Layout, CyclesAreDrawnWithAReversedEdge) {
   EXPECT_GT(back.front().x, back.back().x);
 }
 
+TEST(Layout, DuplicateEdgesAndSeparateComponents) {
+  // Two components, one with a doubled long edge, and a lone box.
+  const LayoutInput in =
+      boxes(7, {{0, 1}, {1, 2}, {0, 2}, {0, 2}, {3, 4}, {4, 5}}, LayoutDirection::left_right);
+  const LayoutResult out = layout(in);
+  expect_no_overlap(in, out);
+  expect_with_the_flow(in, out);
+  EXPECT_EQ(out.ranks[6], 0u);
+  EXPECT_EQ(out.routes[2].size(), 4u);  // each copy of 0 -> 2 gets its own virtual point
+  EXPECT_NE(out.routes[2][1].y, out.routes[3][1].y);
+}
+
 TEST(Layout, RejectsBadInput) {
   LayoutInput in = boxes(2, {{0, 2}}, LayoutDirection::left_right);
   EXPECT_THROW(layout(in), std::invalid_argument);
