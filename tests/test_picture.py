@@ -204,6 +204,18 @@ def test_a_big_fan_out_is_one_group_until_expanded() -> None:
     assert not any(i.startswith("group-") for i in small)
 
 
+def test_a_grid_with_decimal_values_is_one_group() -> None:
+    gammas = ("0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03")
+    grid = [(c, g) for c in ("0.3", "1", "3", "10") for g in gammas]
+    steps = [Step("split", (), ("train",))]
+    steps += [Step(f"svc_C{c}_gamma{g}", ("train",), (f"score_{c}_{g}",)) for c, g in grid]
+    steps.append(Step("pick", tuple(f"score_{c}_{g}" for c, g in grid), ("best",)))
+    ids = by_id(parse(pipeline_svg(Flow("grid", "", tuple(steps)))))
+    groups = [i for i in ids if i.startswith("group-")]
+    assert len(groups) == 1
+    assert ids[groups[0]].get("data-count") == str(len(grid))
+
+
 def test_two_thousand_steps_stay_a_small_picture() -> None:
     svg = pipeline_svg(sweep(2000), states={f"train_{i}": "succeeded" for i in range(2000)})
     found = by_id(parse(svg))

@@ -16,7 +16,7 @@ from .protocols import NodeLike
 
 __all__ = ["Group", "find_groups", "topological_names"]
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")  # a number, decimals included: C1 and C0.3 look alike
 
 
 @dataclass(frozen=True)
