@@ -36,7 +36,14 @@ from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, Ta
 from .planning import RunPlan
 from .sqlbatch import TableWriter, column_of, rows_by
 from .taskrows import HOST as _HOST
-from .taskrows import UPDATE_COLUMNS, epoch, fresh_row, insert_task_rows, widen_sqlite_cache
+from .taskrows import (
+    UPDATE_COLUMNS,
+    consecutive_ids,
+    epoch,
+    fresh_row,
+    insert_task_rows,
+    widen_sqlite_cache,
+)
 
 if TYPE_CHECKING:
     from .executors import TaskOutcome
@@ -348,6 +355,10 @@ class Recorder:
     def _create_tasks(self, rows: Mapping[int, Sequence[Any]]) -> None:
         """Insert every TaskRun row, in topological order (so id order reads meaningfully)."""
         insert_task_rows(self.plan, rows, self._states, self.run_id)
+        found = consecutive_ids(self.plan, self.run_id)
+        if found is not None:
+            self.task_ids = found
+            return
         ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
         self.task_ids = [ids[n.name] for n in self.plan.pipeline.nodes]
 
