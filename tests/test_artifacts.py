@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import numpy as np
@@ -219,30 +218,3 @@ def test_preview_is_stored_as_json(tmp_mlops_home: Path) -> None:
     assert Artifact.objects.get(pk=artifact.pk).preview["head"]["data"] == [
         ["2024-01-01T00:00:00.000"]
     ]
-
-
-def test_serialize_is_fast_for_tiny_values() -> None:
-    values = [{"i": i, "ok": True} for i in range(5000)]
-    started = time.perf_counter()
-    for value in values:
-        serialize(value)
-    per_value = (time.perf_counter() - started) / len(values)
-    assert per_value < 100e-6, f"{per_value * 1e6:.1f} us per value"
-
-
-def test_put_is_fast_for_tiny_values(tmp_mlops_home: Path) -> None:
-    store = ArtifactStore()
-    store.put(0)  # warm up: storage, settings, statement caches
-    count = 500
-    started = time.perf_counter()
-    for i in range(count):
-        store.put({"node": i})
-    per_new = (time.perf_counter() - started) / count
-    started = time.perf_counter()
-    for i in range(count):
-        store.put({"node": i})
-    per_existing = (time.perf_counter() - started) / count
-    print(f"put(): new {per_new * 1e6:.0f} us, existing {per_existing * 1e6:.0f} us")
-    # Generous bounds (a PostgreSQL round trip alone is ~0.1 ms): this catches a
-    # return to per-call ORM queries, not noise.
-    assert per_new < 2e-3 and per_existing < 1e-3

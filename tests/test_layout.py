@@ -134,13 +134,6 @@ def test_layout_releases_the_gil() -> None:
     assert during > 1000, during
 
 
-def test_ten_thousand_boxes_in_under_a_second() -> None:
-    case = random_layered(10_000, 100, seed=2)
-    start = time.perf_counter()
-    engine.layout(case.sizes, case.edges)
-    assert time.perf_counter() - start < 1.0
-
-
 def crossing_ratio(ours: int, theirs: int) -> float:
     """ours / theirs, where a drawing without crossings counts as equal only
     to another without crossings."""
@@ -166,15 +159,3 @@ def test_crossings_against_dot_on_the_corpus() -> None:
     assert statistics.median(ratios) <= 1.1
     # The random layered graphs alone, where crossings cannot all be avoided.
     assert statistics.median(layered) <= 1.1, layered
-
-
-@pytest.mark.graphviz
-def test_much_faster_than_dot() -> None:
-    needs_dot()
-    case = random_layered(1000, 30, seed=0)
-    start = time.perf_counter()
-    engine.layout(case.sizes, case.edges, direction="TB")
-    ours = time.perf_counter() - start
-    theirs = layout_with_dot(case.sizes, case.edges).seconds
-    # The benchmark measures the 20x goal; here a margin for a loaded machine.
-    assert ours * 5 < theirs, (ours, theirs)
