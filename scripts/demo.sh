@@ -39,7 +39,7 @@ say "Pictures written to example/pictures/"
 ls -1 pictures
 
 if [ "$serve" = 1 ]; then
-  manage mlops demo-user
-  say "Serving http://127.0.0.1:8000/ (Ctrl-C to stop)"
+  manage demo_user
+  say "Serving http://127.0.0.1:8000/ (runs, tasks, metrics and artifacts in the admin; Ctrl-C to stop)"
   exec "$PY" manage.py runserver 127.0.0.1:8000
 fi
