@@ -31,7 +31,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/cxx-asan -j "$JOBS" --output-on-failure
 
 say "Style and types"
-clang-format --dry-run -Werror engine/include/mlops/*.hpp engine/src/*.cpp engine/tests/*.cpp \
+clang-format --dry-run -Werror engine/include/mlops/*.hpp engine/src/*.cpp engine/src/*.hpp engine/tests/*.cpp \
   engine/bench/*.cpp engine/bindings/*.cpp engine/bindings/*.hpp
 "$PY" -m nanobind.stubgen -q -m django_mlops._engine -o src/django_mlops/_engine.pyi
 "$VENV/bin/ruff" check .

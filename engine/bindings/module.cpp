@@ -36,12 +36,12 @@ NB_MODULE(_engine, m) {
       nb::borrow(nb::exception<mlops::CycleError>(m, "CycleError", pipeline_error.ptr()));
   static nb::object missing_input_error = nb::borrow(
       nb::exception<mlops::MissingInputError>(m, "MissingInputError", pipeline_error.ptr()));
-  static nb::object duplicate_output_error = nb::borrow(nb::exception<mlops::DuplicateOutputError>(
-      m, "DuplicateOutputError", pipeline_error.ptr()));
+  static nb::object duplicate_output_error = nb::borrow(
+      nb::exception<mlops::DuplicateOutputError>(m, "DuplicateOutputError", pipeline_error.ptr()));
   static nb::object duplicate_node_error = nb::borrow(
       nb::exception<mlops::DuplicateNodeError>(m, "DuplicateNodeError", pipeline_error.ptr()));
-  static nb::object selection_error = nb::borrow(
-      nb::exception<mlops::SelectionError>(m, "SelectionError", pipeline_error.ptr()));
+  static nb::object selection_error =
+      nb::borrow(nb::exception<mlops::SelectionError>(m, "SelectionError", pipeline_error.ptr()));
   static nb::object state_error =
       nb::borrow(nb::exception<mlops::StateError>(m, "StateError", PyExc_RuntimeError));
 
