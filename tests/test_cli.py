@@ -602,3 +602,26 @@ def test_run_id_and_durations() -> None:
         "1h02m",
         "-",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("tmp_mlops_home")
+def test_summary_shows_a_few_metrics_and_counts_the_rest() -> None:
+    from django_mlops import Pipeline, log_metrics
+
+    sweep = Pipeline("cli_many_metrics")
+
+    @sweep.node(outputs="scores")
+    def score() -> dict[str, float]:
+        scores = {f"m{i:02d}": float(i) for i in range(12)}
+        log_metrics(scores)
+        return scores
+
+    from django_mlops.commands.summary import print_summary
+
+    run = sweep.run()
+    out = io.StringIO()
+    print_summary(run, Console(out, io.StringIO()))
+    line = next(line for line in out.getvalue().splitlines() if "metrics:" in line)
+    assert "m07=7" in line and "m08" not in line
+    assert line.endswith("(+4 more)")

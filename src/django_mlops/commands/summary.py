@@ -29,6 +29,9 @@ STATE_ORDER = (
 )
 
 
+SUMMARY_METRICS = 8  # metrics printed after a run; `mlops status` lists all
+
+
 def state_counts(run: Run) -> str:
     """``4 succeeded, 1 cached, 1 not started``: the run's tasks counted by state."""
     counts = Counter(run.task_runs.values_list("state", flat=True))
@@ -59,5 +62,10 @@ def print_summary(run: Run, console: Console) -> None:
         console.line(f"  error: {run.error}")
     metrics = run.metrics
     if metrics:
-        console.line(f"  metrics: {format_mapping(metrics)}")
+        # A sweep logs one metric per grid point: show the first few here and
+        # leave the full list to `mlops status`.
+        shown = dict(list(metrics.items())[:SUMMARY_METRICS])
+        more = len(metrics) - len(shown)
+        suffix = f" (+{more} more)" if more else ""
+        console.line(f"  metrics: {format_mapping(shown)}{suffix}")
     console.line(f"  inspect: {console.prog} status {run.pk}")
