@@ -146,3 +146,37 @@ def test_recorded_diabetes_run_reproduces_byte_identical() -> None:
     assert run.status == "succeeded"
     report = reproduce_run(run)
     assert report.identical, report.differences
+
+
+# --- the pictures stakeholders get ------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts" / "pictures"
+
+
+@pytest.mark.parametrize("pipeline", [showcase.iris, showcase.diabetes, showcase.digits])
+def test_example_pictures_render_and_are_kept(pipeline: object) -> None:
+    """Each example's picture as SVG and PNG, kept under build/test-artifacts/pictures/."""
+    import xml.etree.ElementTree as ET
+
+    from django_mlops.picture import pipeline_svg, svg_to_png
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = pipeline.name  # type: ignore[attr-defined]
+    svg = pipeline_svg(pipeline)  # type: ignore[arg-type]
+    root = ET.fromstring(svg)
+    elements = [e for e in root.iter() if (e.get("id") or "").startswith(("node-", "group-"))]
+    singles = {e.get("data-node") for e in elements if e.get("id", "").startswith("node-")}
+    grouped = sum(
+        int(e.get("data-count", 0)) for e in elements if e.get("id", "").startswith("group-")
+    )
+    # Every step is drawn once, alone or inside a group box (the digits sweep is one box).
+    names = {n.name for n in pipeline.nodes}  # type: ignore[attr-defined]
+    assert singles <= names
+    assert len(singles) + grouped == len(names)
+    (ARTIFACTS / f"{name}.svg").write_text(svg, encoding="utf-8")
+    png = ARTIFACTS / f"{name}.png"
+    svg_to_png(svg, png)
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert width > 300 and height > 100
