@@ -625,3 +625,22 @@ def test_summary_shows_a_few_metrics_and_counts_the_rest() -> None:
     line = next(line for line in out.getvalue().splitlines() if "metrics:" in line)
     assert "m07=7" in line and "m08" not in line
     assert line.endswith("(+4 more)")
+
+
+def test_show_colours_the_picture_by_a_run(workspace: Path) -> None:
+    failed = mlops(workspace, "run", "cli_pipes.py:cli_broken")
+    number = str(run_number(failed.stdout))
+    picture = workspace / "broken.svg"
+    result = mlops(
+        workspace, "show", "cli_pipes.py:cli_broken", "--run", number, "--svg", str(picture)
+    )
+    assert result.returncode == 0, result.stderr
+    states = {
+        e.get("data-node"): e.get("data-state")
+        for e in ET.parse(picture).getroot().iter()
+        if e.get("data-node")
+    }
+    assert states == {"start": "succeeded", "explode": "failed", "after": "upstream_failed"}
+    other = mlops(workspace, "show", "cli_pipes.py:cli_sum", "--run", number, "--svg", str(picture))
+    assert other.returncode == 1
+    assert "is a run of 'cli_broken'" in other.stderr

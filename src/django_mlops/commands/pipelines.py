@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import EXIT_OK, CommandFailed, Console
+from .base import EXIT_OK, CommandFailed, Console, run_id
 from .formatting import format_mapping, table
 
 if TYPE_CHECKING:
@@ -55,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=("LR", "TB"),
         default="LR",
         help="Flow left to right (default) or top to bottom.",
+    )
+    show.add_argument(
+        "--run",
+        type=run_id,
+        metavar="RUN",
+        help="Colour the picture by this run's task states, with a legend.",
     )
     show.set_defaults(handler=show_pipeline)
 
@@ -145,12 +151,25 @@ def show_pipeline(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _run_states(pk: int, pipeline: Pipeline) -> dict[str, str]:
+    """Each task's state in run ``pk``, which must be a run of ``pipeline``."""
+    from .runs import load_run
+
+    run = load_run(pk)
+    if run.pipeline != pipeline.name:
+        raise CommandFailed(f"run {pk} is a run of {run.pipeline!r}, not {pipeline.name!r}")
+    return dict(run.task_runs.values_list("node", "state"))
+
+
 def _write_picture(args: argparse.Namespace, pipeline: Pipeline, console: Console) -> None:
     try:
         from ..picture import pipeline_svg, svg_to_png
     except ImportError as exc:
         raise CommandFailed(f"drawing pipelines is not available: {exc}") from None
-    svg = pipeline_svg(pipeline, show_datasets=args.datasets, direction=args.direction)
+    states = _run_states(args.run, pipeline) if args.run is not None else None
+    svg = pipeline_svg(
+        pipeline, states=states, show_datasets=args.datasets, direction=args.direction
+    )
     if args.svg is not None:
         try:
             args.svg.write_text(svg, encoding="utf-8")
