@@ -215,3 +215,23 @@ def test_threads_drive_one_scheduler() -> None:
     assert in_flight[1] <= slots
     assert set(s.states()) == {NodeState.succeeded}
     assert [s.attempts(n) for n in range(len(parents))] == [1 + r for r in retries]
+
+
+def test_succeed_and_take_reports_a_batch_and_takes_the_next() -> None:
+    s = Scheduler(diamond(), pending(diamond()))
+    assert s.succeed_and_take([]) == [0]
+    assert s.succeed_and_take([0], limit=1) == [1]
+    assert s.state(2) is NodeState.ready
+    assert s.succeed_and_take([1]) == [2]
+    assert s.succeed_and_take([2]) == [3]
+    assert s.succeed_and_take([3]) == []
+    assert s.finished
+
+
+def test_succeed_and_take_stops_at_a_node_that_is_not_running() -> None:
+    s = Scheduler(diamond(), pending(diamond()))
+    assert s.take_ready() == [0]
+    with pytest.raises(StateError):
+        s.succeed_and_take([0, 3])
+    assert s.state(0) is NodeState.succeeded
+    assert s.ready_count == 2

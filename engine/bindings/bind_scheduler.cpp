@@ -94,6 +94,20 @@ void declare_scheduler(nb::module_& m) {
       .def("succeed", &Scheduler::succeed, nb::arg("id"),
            "Record that running node `id` succeeded; nodes waiting only on it become ready.\n"
            "Raises StateError when the node is not running or does not exist.")
+      .def(
+          "succeed_and_take",
+          [](Scheduler& self, const std::vector<NodeId>& ids, std::int64_t limit) {
+            std::vector<NodeId> out;
+            self.succeed_and_take(ids, out,
+                                  limit < 0 ? std::numeric_limits<std::size_t>::max()
+                                            : static_cast<std::size_t>(limit));
+            return out;
+          },
+          nb::arg("ids"), nb::arg("limit") = -1,
+          "succeed(id) for each of `ids` in order, then take_ready(limit), in one call (the\n"
+          "inline runner's loop: one engine call per batch instead of one per node).\n"
+          "Raises StateError at the first id that is not running (or does not exist); the\n"
+          "ids before it are recorded and nothing is taken.")
       .def("fail", &Scheduler::fail, nb::arg("id"),
            "Record that running node `id` failed. Returns True when it will be retried\n"
            "(attempts <= its retries and the run is not cancelled); otherwise it is failed and\n"

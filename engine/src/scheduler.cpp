@@ -172,6 +172,10 @@ std::vector<NodeId> Scheduler::take_ready(std::size_t limit) {
 
 std::size_t Scheduler::take_ready_into(std::vector<NodeId>& out, std::size_t limit) {
   const std::lock_guard lock(mutex_);
+  return take_locked(out, limit);
+}
+
+std::size_t Scheduler::take_locked(std::vector<NodeId>& out, std::size_t limit) {
   if (cancelled_) return 0;
   std::size_t count = std::min(limit, heap_.size());
   if (max_concurrency_ != 0) count = std::min(count, max_concurrency_ - running_);
@@ -190,6 +194,17 @@ std::size_t Scheduler::take_ready_into(std::vector<NodeId>& out, std::size_t lim
 
 void Scheduler::succeed(NodeId node) {
   const std::lock_guard lock(mutex_);
+  succeed_locked(node);
+}
+
+std::size_t Scheduler::succeed_and_take(std::span<const NodeId> nodes, std::vector<NodeId>& out,
+                                        std::size_t limit) {
+  const std::lock_guard lock(mutex_);
+  for (const NodeId node : nodes) succeed_locked(node);
+  return take_locked(out, limit);
+}
+
+void Scheduler::succeed_locked(NodeId node) {
   require_running(node, "succeed");
   states_[node] = NodeState::succeeded;
   --running_;

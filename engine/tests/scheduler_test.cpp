@@ -92,6 +92,49 @@ TEST(Scheduler, DiamondRunsInDependencyOrder) {
   for (NodeId id = 0; id < 4; ++id) EXPECT_EQ(s.attempts(id), 1u);
 }
 
+TEST(Scheduler, SucceedAndTakeReportsABatchAndTakesTheNext) {
+  const Graph graph = diamond();
+  Scheduler s(graph, all(4, S::pending));
+  std::vector<NodeId> out;
+  EXPECT_EQ(s.succeed_and_take({}, out), 1u);
+  EXPECT_EQ(out, (std::vector<NodeId>{0}));
+  out.clear();
+  const std::vector<NodeId> first{0};
+  EXPECT_EQ(s.succeed_and_take(first, out, 1), 1u);
+  EXPECT_EQ(out, (std::vector<NodeId>{1}));
+  EXPECT_EQ(s.state(2), S::ready);
+  out.clear();
+  const std::vector<NodeId> second{1};
+  EXPECT_EQ(s.succeed_and_take(second, out), 1u);
+  EXPECT_EQ(out, (std::vector<NodeId>{2}));
+  out.clear();
+  const std::vector<NodeId> third{2};
+  EXPECT_EQ(s.succeed_and_take(third, out), 1u);
+  EXPECT_EQ(out, (std::vector<NodeId>{3}));
+  out.clear();
+  const std::vector<NodeId> last{3};
+  EXPECT_EQ(s.succeed_and_take(last, out), 0u);
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.states(), all(4, S::succeeded));
+}
+
+TEST(Scheduler, SucceedAndTakeStopsAtANodeThatIsNotRunning) {
+  const Graph graph = diamond();
+  Scheduler s(graph, all(4, S::pending));
+  EXPECT_EQ(s.take_ready(), (std::vector<NodeId>{0}));
+  std::vector<NodeId> out;
+  const std::vector<NodeId> ids{0, 3};
+  EXPECT_THROW(s.succeed_and_take(ids, out), StateError);
+  EXPECT_EQ(s.state(0), S::succeeded);  // recorded before the bad id
+  EXPECT_TRUE(out.empty());             // and nothing taken
+  EXPECT_EQ(s.ready_count(), 2u);
+  const std::vector<NodeId> again{0};
+  EXPECT_THROW(s.succeed_and_take(again, out), StateError);
+  const std::vector<NodeId> missing{99};
+  EXPECT_THROW(s.succeed_and_take(missing, out), StateError);
+}
+
 TEST(Scheduler, LongestRemainingPathFirst) {
   // Node 1 is cheap, node 2 expensive: 2 goes first despite its later rank.
   const Graph graph = diamond({1.0, 1.0, 5.0, 1.0});

@@ -15,6 +15,7 @@ leaves the node it interrupted ``cancelled`` with its attempt on record.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import capture as capturing
@@ -90,13 +91,39 @@ def _run_with_executor(ex: Execution, node_id: int) -> None:
 
 
 def run_inline(ex: Execution, flush_seconds: float) -> None:
-    """Run every node of ``ex`` in this thread until all are final or the run is cancelled.
+    """Run every node of ``ex`` in this thread until all are final or the run is cancelled."""
+    # Successes are told to the scheduler a batch at a time, with the next take
+    # (``succeed_and_take``): one engine call per batch instead of one per node. A
+    # node's children only become ready once the batch it is in has finished, which
+    # is when this loop would take them anyway. Before anything else that reads or
+    # changes the scheduler (a failure, the executor path, a cancel) the batch so
+    # far is reported first (``report``).
+    succeed_and_take = ex.scheduler.succeed_and_take
+    finished_ids: list[int] = []
+    try:
+        _loop(ex, flush_seconds, succeed_and_take, finished_ids)
+    finally:
+        if finished_ids:  # an exception left successes unreported: the runner reads states
+            succeed_and_take(finished_ids, 0)
+
+
+def _loop(
+    ex: Execution,
+    flush_seconds: float,
+    succeed_and_take: Callable[..., list[int]],
+    finished_ids: list[int],
+) -> None:
+    """``run_inline``'s body; ``finished_ids`` holds the successes not yet reported.
 
     One function on purpose: at 10k no-op nodes each attribute lookup or call
     hoisted out of the per-node body is measurable.
     """
-    scheduler = ex.scheduler
-    take_ready, succeed = scheduler.take_ready, scheduler.succeed
+
+    def report() -> None:
+        ids = finished_ids[:]
+        finished_ids.clear()
+        succeed_and_take(ids, 0)
+
     nodes, funcs, inputs, values = ex.nodes, ex.funcs, ex.inputs, ex.values
     attempts, states, running = ex.attempts, ex.states, ex.running
     recorder, on_event, run_id = ex.recorder, ex.on_event, ex.run_id
@@ -110,14 +137,19 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
         # Routers installed once per run; per task only the context variable changes.
         capturing.install()
     next_flush = monotonic() + flush_seconds
-    spare: list[TrackingEvent] = []
+    # One context for the run, its node and attempt changed per node: set as the
+    # current task only while a node runs, so log_* calls attach to that node.
+    context = TaskContext(run_id, "", 0, [])
     while not ex.cancelled:
-        ready = take_ready()
+        ids = finished_ids[:]
+        finished_ids.clear()
+        ready = succeed_and_take(ids)
         if not ready:
             break  # nothing runs between batches here: no ready node means all are final
         for position, node_id in enumerate(ready):
             node = nodes[node_id]
             if node.timeout is not None:
+                report()
                 _run_with_executor(ex, node_id)
                 continue
             attempt = attempts[node_id] = attempts[node_id] + 1
@@ -130,15 +162,16 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                 try:
                     args = ex.load_inputs(node)
                 except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+                    report()
                     ex.finish_failed(node_id, f"cannot load an input of '{name}': {exc}", "")
                     continue
             if on_event is not None:
                 running[node_id] = name
                 states[node_id] = "running"
                 ex.emit("task_started", name, "running")
-            # A node that logs nothing leaves its events list empty: the next one
-            # reuses it (one allocation fewer per node for the cyclic GC to count).
-            context = TaskContext(run_id, name, attempt, spare)
+            # A node that logs nothing leaves the context's events list empty: the next
+            # one reuses it (no allocation per node for the cyclic GC to count).
+            context.node, context.attempt = name, attempt
             token = set_current(context)
             capture_token = enter_capture(capture) if record else None
             started = clock() if record else 0.0  # unrecorded runs keep no timings
@@ -153,11 +186,14 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                 texts = _NO_TEXT
                 if record and capture.used:
                     texts, capture = capture.values(), capturing.Capture()
-                spare = []  # the failed outcome keeps the events list
+                events = context.events
+                context.events = []  # the failed outcome keeps the events list
                 error, tb_text = exception_texts(exc, name)
-                _failed(ex, node_id, attempt, error, tb_text, started, texts, context.events)
+                report()
+                _failed(ex, node_id, attempt, error, tb_text, started, texts, events)
                 continue
             except BaseException:
+                report()
                 _interrupted(ex, node_id, attempt, ready[position + 1 :])
                 raise
             finished = clock() if record else 0.0
@@ -167,7 +203,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                 texts, capture = capture.values(), capturing.Capture()
             events = context.events
             if events:
-                spare = []
+                context.events = []
             if outputs and not node.returns_tuple and not record:
                 values[outputs[0]] = value  # the unrecorded common case, kept to one step
             else:
@@ -179,6 +215,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                     serialized = serialize(produced) if serialize is not None else ()
                 except Exception as exc:  # wrong arity, or an output no serializer takes
                     error = f"{type(exc).__name__}: {exc}"
+                    report()
                     _failed(ex, node_id, attempt, error, "", started, texts, events)
                     continue
                 if len(produced) == 1:
@@ -190,7 +227,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                         node_id, attempt, started, finished, texts, outputs, serialized, events
                     )
                     events = []  # recorded; not kept in memory
-            succeed(node_id)
+            finished_ids.append(node_id)
             states[node_id] = "succeeded"
             ex.done += 1
             if events:
@@ -200,6 +237,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
                 ex.emit("task_finished", name, "succeeded")
             if record and monotonic() >= next_flush:
                 assert recorder is not None
+                report()
                 recorder.flush()
                 if not ex.cancelled and recorder.cancel_requested():
                     for other in ready[position + 1 :]:

@@ -66,6 +66,12 @@ class Scheduler {
   std::size_t take_ready_into(std::vector<NodeId>& out,
                               std::size_t limit = std::numeric_limits<std::size_t>::max());
   void succeed(NodeId node);  // running -> succeeded; children may become ready
+  // succeed() for each node in order, then take_ready_into(out, limit), under one lock:
+  // the inline runner reports a batch of finished nodes and takes the next batch in one
+  // call. Throws StateError at the first node that is not running; the nodes before it
+  // are recorded and nothing is taken. Returns the count taken.
+  std::size_t succeed_and_take(std::span<const NodeId> nodes, std::vector<NodeId>& out,
+                               std::size_t limit = std::numeric_limits<std::size_t>::max());
   // running -> retrying (returns true) while attempts(node) <= retries[node] and
   // the run is not cancelled; otherwise -> failed (returns false) and the nodes
   // waiting on it become upstream_failed.
@@ -91,6 +97,8 @@ class Scheduler {
 
   void check_id(NodeId node, const char* call) const;
   void require_running(NodeId node, const char* call) const;
+  void succeed_locked(NodeId node);  // succeed() with mutex_ held
+  std::size_t take_locked(std::vector<NodeId>& out, std::size_t limit);  // mutex_ held
   void push_ready(NodeId node);
   void spread_failure(NodeId node);
 
