@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from django_mlops import _engine as engine
+from tests.gil_probe import counts_while
 
 
 def iris() -> engine.Graph:
@@ -140,31 +138,6 @@ def test_sha256_fingerprint_and_plan() -> None:
         engine.plan(g, keys, set(), only=["fit"])
 
 
-def _counts_while(call: object) -> tuple[int, float]:
-    """Run call() while a Python thread counts; return (count during the call, seconds)."""
-    stop = threading.Event()
-    started = threading.Event()
-    counter = [0]
-
-    def count() -> None:
-        started.set()
-        while not stop.is_set():
-            counter[0] += 1
-
-    thread = threading.Thread(target=count)
-    thread.start()
-    started.wait()
-    time.sleep(0.01)  # let the counter get going
-    before = counter[0]
-    t0 = time.perf_counter()
-    call()  # type: ignore[operator]
-    elapsed = time.perf_counter() - t0
-    during = counter[0] - before
-    stop.set()
-    thread.join()
-    return during, elapsed
-
-
 def _validate_many_missing(g: engine.Graph) -> None:
     with pytest.raises(engine.MissingInputError):
         g.validate()
@@ -182,7 +155,7 @@ def test_long_calls_release_the_gil() -> None:
         lambda: engine.fingerprint(g, hashes, {}),
     )
     for call in calls:
-        during, elapsed = _counts_while(call)
+        during, elapsed = counts_while(call)
         # Holding the GIL in one C++ call would freeze the counter for the
         # whole call; released, it keeps counting (well over 1000 increments).
         assert during > 1000, (during, elapsed)

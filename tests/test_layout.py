@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import threading
-import time
 
 import pytest
 
@@ -20,6 +18,7 @@ from django_mlops.picture.corpus import (
     tree,
 )
 from django_mlops.picture.graphviz import dot_available, layout_with_dot, our_crossings
+from tests.gil_probe import counts_while
 
 REQUIRE_SERVICES = os.environ.get("MLOPS_REQUIRE_SERVICES") == "1"
 
@@ -111,24 +110,7 @@ def test_count_crossings_rule() -> None:
 
 def test_layout_releases_the_gil() -> None:
     case = random_layered(10_000, 100, seed=1)
-    stop = threading.Event()
-    started = threading.Event()
-    counter = [0]
-
-    def count() -> None:
-        started.set()
-        while not stop.is_set():
-            counter[0] += 1
-
-    thread = threading.Thread(target=count)
-    thread.start()
-    started.wait()
-    time.sleep(0.01)
-    before = counter[0]
-    engine.layout(case.sizes, case.edges)
-    during = counter[0] - before
-    stop.set()
-    thread.join()
+    during, _ = counts_while(lambda: engine.layout(case.sizes, case.edges))
     # Held for the whole call, the GIL would freeze the counter (this thread
     # never reaches a bytecode boundary inside the call); released, it counts on.
     assert during > 1000, during
