@@ -100,9 +100,18 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
     # far is reported first (``report``).
     succeed_and_take = ex.scheduler.succeed_and_take
     finished_ids: list[int] = []
+    # One context for the run, its node and attempt changed per node. Without
+    # ``on_event`` no other code runs in this thread between two nodes (the
+    # recorder's writes read no task), so it is made current once for the whole
+    # loop rather than around every call: two context-variable calls fewer per
+    # node. With it, user callbacks run between nodes and must not see a task.
+    context = TaskContext(ex.run_id, "", 0, [])
+    run_token = None if ex.on_event is not None else set_current(context)
     try:
-        _loop(ex, flush_seconds, succeed_and_take, finished_ids)
+        _loop(ex, flush_seconds, succeed_and_take, finished_ids, context, run_token is None)
     finally:
+        if run_token is not None:
+            reset_current(run_token)
         if finished_ids:  # an exception left successes unreported: the runner reads states
             succeed_and_take(finished_ids, 0)
 
@@ -112,8 +121,12 @@ def _loop(
     flush_seconds: float,
     succeed_and_take: Callable[..., list[int]],
     finished_ids: list[int],
+    context: TaskContext,
+    per_node: bool,
 ) -> None:
     """``run_inline``'s body; ``finished_ids`` holds the successes not yet reported.
+
+    ``per_node``: make ``context`` current around each call (else it already is).
 
     One function on purpose: at 10k no-op nodes each attribute lookup or call
     hoisted out of the per-node body is measurable.
@@ -126,7 +139,7 @@ def _loop(
 
     nodes, funcs, inputs, values = ex.nodes, ex.funcs, ex.inputs, ex.values
     attempts, states, running = ex.attempts, ex.states, ex.running
-    recorder, on_event, run_id = ex.recorder, ex.on_event, ex.run_id
+    recorder, on_event = ex.recorder, ex.on_event
     record = recorder is not None
     serialize = recorder.serialize if recorder is not None else None
     outputs_of = ex.outputs_of
@@ -137,9 +150,6 @@ def _loop(
         # Routers installed once per run; per task only the context variable changes.
         capturing.install()
     next_flush = monotonic() + flush_seconds
-    # One context for the run, its node and attempt changed per node: set as the
-    # current task only while a node runs, so log_* calls attach to that node.
-    context = TaskContext(run_id, "", 0, [])
     while not ex.cancelled:
         ids = finished_ids[:]
         finished_ids.clear()
@@ -172,7 +182,7 @@ def _loop(
             # A node that logs nothing leaves the context's events list empty: the next
             # one reuses it (no allocation per node for the cyclic GC to count).
             context.node, context.attempt = name, attempt
-            token = set_current(context)
+            token = set_current(context) if per_node else None
             capture_token = enter_capture(capture) if record else None
             started = clock() if record else 0.0  # unrecorded runs keep no timings
             try:
@@ -181,7 +191,8 @@ def _loop(
                 finally:
                     if capture_token is not None:
                         leave_capture(capture_token)
-                    reset_current(token)
+                    if token is not None:
+                        reset_current(token)
             except (SystemExit, Exception) as exc:
                 texts = _NO_TEXT
                 if record and capture.used:
