@@ -628,7 +628,7 @@ def test_summary_shows_a_few_metrics_and_counts_the_rest() -> None:
 
 
 def test_show_colours_the_picture_by_a_run(workspace: Path) -> None:
-    failed = mlops(workspace, "run", "cli_pipes.py:cli_broken")
+    failed = mlops(workspace, "run", "cli_pipes.py:cli_broken", "--no-cache")
     number = str(run_number(failed.stdout))
     picture = workspace / "broken.svg"
     result = mlops(
