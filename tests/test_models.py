@@ -137,3 +137,16 @@ def test_admin_pages_render() -> None:
     listing = client.get("/admin/django_mlops/run/").content.decode()
     assert "0123456789*" in listing
     assert client.get("/admin/django_mlops/run/add/").status_code == 403
+
+
+def test_task_states_are_the_engines_node_states() -> None:
+    # TaskRun.state stores NodeState names; a state added to the engine must be
+    # added to the model (and its migration) too.
+    from django_mlops import _engine
+    from django_mlops.models import TaskState
+
+    engine_states = {name for name in dir(_engine.NodeState) if not name.startswith("_")}
+    engine_states = {
+        n for n in engine_states if isinstance(getattr(_engine.NodeState, n), _engine.NodeState)
+    }
+    assert {choice.value for choice in TaskState} == engine_states

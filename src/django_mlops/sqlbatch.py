@@ -26,6 +26,16 @@ _UTC = dt.UTC
 _SECOND_TEXT: dict[int, str] = {}
 
 
+def second_text(second: int) -> str:
+    """The UTC "YYYY-MM-DD HH:MM:SS" of an epoch second, cached (bounded)."""
+    text = _SECOND_TEXT.get(second)
+    if text is None:
+        if len(_SECOND_TEXT) > 4096:
+            _SECOND_TEXT.clear()
+        text = _SECOND_TEXT[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+    return text
+
+
 def _sqlite_utc_text(value: dt.datetime | float) -> str:
     """What Django's SQLite backend stores for an aware datetime: naive UTC text.
 
@@ -35,12 +45,7 @@ def _sqlite_utc_text(value: dt.datetime | float) -> str:
     """
     if isinstance(value, float | int):
         second = int(value)
-        prefix = _SECOND_TEXT.get(second)
-        if prefix is None:
-            if len(_SECOND_TEXT) > 4096:
-                _SECOND_TEXT.clear()
-            prefix = _SECOND_TEXT[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
-        return f"{prefix}.{int((value - second) * 1e6):06d}"
+        return f"{second_text(second)}.{int((value - second) * 1e6):06d}"
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
