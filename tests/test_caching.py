@@ -41,7 +41,7 @@ def test_second_run_is_all_cached_and_calls_nothing() -> None:
     assert second.status == "succeeded"
     # The cached outputs come back from the artifact store, verified.
     assert second.output("result") == first.output("result") == {"total": 27}
-    assert [t.key for t in second.tasks.values()] == [t.key for t in first.tasks.values()]
+    assert {n: t.key for n, t in second.tasks.items()} == {n: t.key for n, t in first.tasks.items()}
 
 
 def test_changed_param_reruns_its_readers_and_their_descendants() -> None:

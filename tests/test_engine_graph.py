@@ -138,6 +138,28 @@ def test_sha256_fingerprint_and_plan() -> None:
         engine.plan(g, keys, set(), only=["fit"])
 
 
+def test_fingerprint_records_and_plan_names() -> None:
+    import json
+
+    g = iris()
+    code = ["l", "s", "f", "e", ""]
+    params = {"test_size": "t", "C": "c"}
+    keys, inputs = engine.fingerprint(g, code, params)
+    record_keys, prefixes, texts = engine.fingerprint_records(g, code, params)
+    assert record_keys == keys
+    assert prefixes == [int.from_bytes(bytes.fromhex(k[:16]), "big", signed=True) for k in keys]
+    assert prefixes == [engine.key_prefix(k) for k in keys]
+    assert [json.loads(t) for t in texts] == [
+        dict(zip(g.inputs(v), inputs[v], strict=True)) for v in range(5)
+    ]
+    with pytest.raises(ValueError, match="not a hex key"):
+        engine.key_prefix("z" * 64)
+    plan = engine.plan(g, keys, {keys[0]})
+    assert plan.action_names == [a.name for a in plan.actions]
+    assert plan.reason_names == [r.name for r in plan.reasons]
+    assert plan.reason_names[4] == "concept"
+
+
 def _validate_many_missing(g: engine.Graph) -> None:
     with pytest.raises(engine.MissingInputError):
         g.validate()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from django_mlops import Pipeline, log_metric
-from django_mlops.models import Metric, Run, TaskOutput
+from django_mlops.models import Metric, Run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tmp_mlops_home")]
 
@@ -83,7 +83,7 @@ def test_inline_records_what_threads_record() -> None:
 def test_inline_outputs_and_metrics_are_stored() -> None:
     run = _chatty_pipeline().run(executor="inline")
     assert run.output("half") == 1.5 and run.output("double") == 6
-    datasets = set(TaskOutput.objects.filter(run=run).values_list("dataset", flat=True))
+    datasets = {d for task in run.task_runs.all() for d in task.outputs}
     assert datasets == {"numbers", "total", "half", "double", "late"}
     metric = Metric.objects.get(run=run, key="made")
     assert metric.value == 3.0 and metric.task is not None and metric.task.node == "make"

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_mlops import Pipeline
-from django_mlops.models import Artifact, Metric, Param, Run, TaskOutput
+from django_mlops.models import Artifact, Metric, Param, Run
 from tests import pipelines_for_tests as fixtures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
@@ -23,6 +23,10 @@ def test_task_records_output_logs_and_timings() -> None:
     assert "combine saw 6 values" in task.log
     assert task.attempts == 1
     assert task.started_at is not None and task.finished_at >= task.started_at
+    assert (
+        task.started_at.tzinfo is not None
+        and abs(task.started_at.timestamp() - task.started) < 1e-3
+    )
     assert task.duration is not None and task.duration >= 0
     assert task.pid == os.getpid() and task.host
     assert len(task.code_hash) == 64 and len(task.key) == 64
@@ -55,16 +59,16 @@ def test_metrics_with_steps_and_params() -> None:
 
 def test_outputs_are_content_addressed_with_previews() -> None:
     run = fixtures.diamond().run(executor="inline")
-    outputs = TaskOutput.objects.filter(run=run).select_related("artifact", "task")
-    by_dataset = {o.dataset: o for o in outputs}
+    tasks = run.tasks
+    by_dataset = {d: (node, pk) for node, t in tasks.items() for d, pk in t.outputs.items()}
     assert set(by_dataset) == {"x", "y", "z", "result", "summary"}
-    assert by_dataset["result"].task.node == "combine"
-    assert by_dataset["result"].key == run.tasks["combine"].key
-    artifact = by_dataset["result"].artifact
+    assert by_dataset["result"][0] == "combine"
+    artifact = tasks["combine"].output_artifacts()["result"]
+    assert artifact.pk == by_dataset["result"][1]
     assert len(artifact.sha256) == 64 and artifact.serializer == "json"
     # A second pipeline producing identical bytes reuses the artifact row.
     again = fixtures.diamond().run(executor="inline", no_cache=True)
-    assert TaskOutput.objects.get(run=again, dataset="result").artifact_id == artifact.pk
+    assert again.tasks["combine"].outputs == {"result": artifact.pk}
     assert Artifact.objects.filter(sha256=artifact.sha256).count() == 1
 
 

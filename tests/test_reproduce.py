@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from django_mlops.errors import RunError
-from django_mlops.models import Run, TaskOutput
+from django_mlops.models import Run
 from django_mlops.reproduce import cancel_run, reproduce_run, retry_run
 from tests import pipelines_for_tests as fixtures
 
@@ -44,8 +44,7 @@ def test_reproduce_reports_changed_outputs() -> None:
 def test_tampered_artifact_is_refused_by_name() -> None:
     p = fixtures.diamond()
     run = p.run(executor="inline")
-    output = TaskOutput.objects.select_related("artifact").get(run=run, dataset="result")
-    artifact = output.artifact
+    artifact = run.tasks["combine"].output_artifacts()["result"]
     if artifact.data is not None:
         artifact.data = bytes(artifact.data).replace(b"27", b"28")
         artifact.save(update_fields=["data"])

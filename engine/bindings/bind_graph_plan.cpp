@@ -4,11 +4,16 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unordered_map.h>
 #include <nanobind/stl/vector.h>
 
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "bindings.hpp"
@@ -35,6 +40,22 @@ std::vector<std::string> names_of(nb::handle value, const char* what) {
     names.emplace_back(nb::cast<std::string>(item));
   }
   return names;
+}
+
+constexpr std::array<const char*, 4> kActionNames = {"run", "reuse", "skip", "not_started"};
+constexpr std::array<const char*, 8> kReasonNames = {
+    "not_stored",        "forced",     "not_cacheable", "cached",
+    "outside_selection", "not_needed", "concept",       "upstream_concept"};
+
+// A list of str with one str object per distinct name (a list of 10k enum
+// members costs a Python object and a name lookup per entry).
+template <typename Enum, std::size_t N>
+nb::list names_list(const std::vector<Enum>& values, const std::array<const char*, N>& names) {
+  std::array<nb::str, N> strs;
+  for (std::size_t i = 0; i < N; ++i) strs[i] = nb::str(names[i]);
+  nb::list out;
+  for (const Enum value : values) out.append(strs[static_cast<std::size_t>(value)]);
+  return out;
 }
 
 }  // namespace
@@ -73,6 +94,26 @@ void declare_fingerprints(nb::module_& m) {
       "parameter without a digest, MissingInputError for an input nobody produces. "
       "Releases the GIL.");
 
+  m.def(
+      "fingerprint_records",
+      [](const Graph& graph, std::vector<std::string> code_hashes,
+         std::unordered_map<std::string, std::string> param_digests) {
+        FingerprintInput input{std::move(code_hashes), std::move(param_digests)};
+        nb::gil_scoped_release release;
+        FingerprintRecords records = fingerprint_records(graph, input);
+        return std::make_tuple(std::move(records.node_keys), std::move(records.key_prefixes),
+                               std::move(records.input_keys_json));
+      },
+      "graph"_a, "code_hashes"_a, "param_digests"_a,
+      "What a recorded run stores per node id: (keys as hex, key prefixes (the first 8 "
+      "bytes as a signed int64, what the task table indexes), the {dataset: key} JSON text "
+      "of its inputs). Same keys and errors as fingerprint(). Releases the GIL.");
+
+  m.def(
+      "key_prefix", [](std::string_view key) { return key_prefix(key); }, "key"_a,
+      "The signed int64 of a key's first 16 hex digits (fingerprint_records' key_prefixes). "
+      "ValueError for a key that is not hex.");
+
   nb::enum_<Action>(m, "Action", "What a run does with a node.")
       .value("run", Action::run, "Execute the node's function.")
       .value("reuse", Action::reuse, "Take its stored outputs.")
@@ -94,7 +135,13 @@ void declare_fingerprints(nb::module_& m) {
   nb::class_<Plan>(m, "Plan", "A run plan: an action and a reason per node id.")
       .def_ro("actions", &Plan::actions, "Action per node id.")
       .def_ro("reasons", &Plan::reasons, "Reason per node id.")
-      .def_ro("to_run", &Plan::to_run, "Ids of the nodes to run, in topological order.");
+      .def_ro("to_run", &Plan::to_run, "Ids of the nodes to run, in topological order.")
+      .def_prop_ro(
+          "action_names", [](const Plan& plan) { return names_list(plan.actions, kActionNames); },
+          "Action names per node id: one shared str per action, no enum object per node.")
+      .def_prop_ro(
+          "reason_names", [](const Plan& plan) { return names_list(plan.reasons, kReasonNames); },
+          "Reason names per node id (Python's names: 'concept' for a concept step).");
 
   m.def(
       "plan",

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,6 +62,42 @@ TEST(Fingerprint, KeysAreHexAndInputKeysAlign) {
   EXPECT_EQ(keys.input_keys[3][0], mlops::to_hex(h.finish()));
   // evaluate and explain read the same datasets, so see the same input keys.
   EXPECT_EQ(keys.input_keys[3], keys.input_keys[4]);
+}
+
+TEST(Fingerprint, RecordsMatchTheKeys) {
+  Graph g = iris();
+  g.add_node(node("odd", {"model", "model", "scores"}, {"odd_out"}));
+  mlops::FingerprintInput input = iris_input();
+  input.code_hashes.push_back("h-odd");
+  const mlops::Fingerprints keys = mlops::fingerprint(g, input);
+  const mlops::FingerprintRecords records = mlops::fingerprint_records(g, input);
+  EXPECT_EQ(records.node_keys, keys.node_keys);
+  ASSERT_EQ(records.key_prefixes.size(), keys.node_keys.size());
+  for (std::size_t v = 0; v < keys.node_keys.size(); ++v) {
+    EXPECT_EQ(records.key_prefixes[v], mlops::key_prefix(keys.node_keys[v]));
+  }
+  EXPECT_EQ(records.input_keys_json[0], "{}");
+  EXPECT_EQ(records.input_keys_json[3], "{\"model\": \"" + keys.input_keys[3][0] +
+                                            "\", \"test\": \"" + keys.input_keys[3][1] + "\"}");
+  // A dataset read twice appears once.
+  EXPECT_EQ(records.input_keys_json[5], "{\"model\": \"" + keys.input_keys[5][0] +
+                                            "\", \"scores\": \"" + keys.input_keys[5][2] + "\"}");
+}
+
+TEST(Fingerprint, KeyPrefixIsTheSignedFirstEightBytes) {
+  EXPECT_EQ(mlops::key_prefix("0000000000000001ffff"), 1);
+  EXPECT_EQ(mlops::key_prefix("7fffffffffffffff"), INT64_MAX);
+  EXPECT_EQ(mlops::key_prefix("8000000000000000"), INT64_MIN);
+  EXPECT_EQ(mlops::key_prefix("FFFFFFFFFFFFFFFF"), -1);
+  EXPECT_THROW(mlops::key_prefix("123"), std::invalid_argument);
+  EXPECT_THROW(mlops::key_prefix("000000000000000g"), std::invalid_argument);
+}
+
+TEST(Fingerprint, JsonQuoteEscapes) {
+  EXPECT_EQ(mlops::json_quote("plain"), "\"plain\"");
+  EXPECT_EQ(mlops::json_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(mlops::json_quote(std::string("\x01\n", 2)), "\"\\u0001\\u000a\"");
+  EXPECT_EQ(mlops::json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
 }
 
 TEST(Fingerprint, IsDeterministic) {

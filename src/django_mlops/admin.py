@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
+from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskRun
 
 __all__ = [
     "ArtifactAdmin",
@@ -15,7 +15,6 @@ __all__ = [
     "MetricAdmin",
     "ParamAdmin",
     "RunAdmin",
-    "TaskOutputAdmin",
     "TaskRunAdmin",
 ]
 
@@ -118,11 +117,16 @@ class RunAdmin(admin.ModelAdmin):
 class TaskRunAdmin(admin.ModelAdmin):
     """Task runs: one node of one run."""
 
-    list_display = ("id", "run", "node", "state", "attempts", "duration", "reason", "host")
+    list_display = ("id", "run", "node", "state", "attempts", "started_at", "duration", "reason")
     list_filter = ("state", "reason", "run__pipeline")
     search_fields = ("node", "key", "code_hash", "error")
     list_select_related = ("run",)
-    readonly_fields = tuple(f.name for f in TaskRun._meta.concrete_fields)
+    # Times as datetimes rather than the stored epoch seconds.
+    readonly_fields = (
+        "started_at",
+        "finished_at",
+        *(f.name for f in TaskRun._meta.concrete_fields if f.name not in ("started", "finished")),
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Task runs are created by runs."""
@@ -160,19 +164,8 @@ class ArtifactAdmin(admin.ModelAdmin):
         """Artifacts are created by the store."""
         return False
 
-
-@admin.register(TaskOutput)
-class TaskOutputAdmin(admin.ModelAdmin):
-    """Which artifact each task produced for each dataset."""
-
-    list_display = ("id", "run", "task", "dataset", "key", "artifact")
-    search_fields = ("dataset", "key", "artifact__sha256")
-    list_select_related = ("run", "task", "artifact")
-    readonly_fields = ("task", "run", "dataset", "key", "artifact")
-    raw_id_fields = ("task", "run", "artifact")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Outputs are recorded by runs."""
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never by hand: task records name artifacts by id, and one artifact serves many."""
         return False
 
 

@@ -95,13 +95,16 @@ class Capture:
     small object, so a recorded run can afford one per task.
     """
 
-    __slots__ = ("limit", "log", "stderr", "stdout")
+    __slots__ = ("limit", "log", "stderr", "stdout", "written")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.limit = limit
         self.stdout: BoundedText | None = None
         self.stderr: BoundedText | None = None
         self.log: BoundedText | None = None
+        # A plain attribute, not a property: a loop capturing many tasks reads it
+        # after each one.
+        self.written = False
 
     def buffer(self, which: str) -> BoundedText:
         """The ``stdout``, ``stderr`` or ``log`` buffer, created if needed."""
@@ -109,12 +112,20 @@ class Capture:
         if found is None:
             found = BoundedText(self.limit)
             setattr(self, which, found)
+            self.written = True
         return found
 
     @property
     def used(self) -> bool:
         """Whether anything was written."""
-        return self.stdout is not None or self.stderr is not None or self.log is not None
+        return self.written
+
+    def take(self) -> tuple[str, str, str]:
+        """``values()``, then start empty again (the next task reuses this capture)."""
+        texts = self.values()
+        self.stdout = self.stderr = self.log = None
+        self.written = False
+        return texts
 
     def values(self) -> tuple[str, str, str]:
         """``(stdout, stderr, log)`` as text."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import capture as capturing
@@ -26,12 +27,38 @@ from .tracking import TaskContext, reset_current, set_current
 if TYPE_CHECKING:
     from .execution import Execution
 
-__all__ = ["run_inline"]
+__all__ = ["FinishedColumns", "run_inline"]
 
 # A node's traceback starts at the user's function, not at this loop's call.
 skip_frames_of(__file__)
 
 _NO_TEXT = ("", "", "")
+
+
+@dataclass
+class FinishedColumns:
+    """Tasks that succeeded in one attempt in this loop, as parallel columns for the recorder.
+
+    The loop appends to these lists directly (one list store per column per
+    node, no row object); ``outputs`` holds the one Serialized value of each
+    (single-output) node. ``take`` empties them in place, because the loop keeps
+    the lists' ``append`` methods.
+    """
+
+    ids: list[int] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+    started: list[float] = field(default_factory=list)
+    finished: list[float] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+
+    def take(self) -> FinishedColumns:
+        """A copy of the columns, leaving these empty."""
+        copy = FinishedColumns(
+            self.ids[:], self.attempts[:], self.started[:], self.finished[:], self.outputs[:]
+        )
+        for column in (self.ids, self.attempts, self.started, self.finished, self.outputs):
+            column.clear()
+        return copy
 
 
 def _failed(
@@ -67,6 +94,10 @@ def _failed(
     if ex.recorder is not None:
         ex.recorder.task_started(node_id, attempt)
     ex.finish_failed(node_id, error, tb_text, outcome)
+
+
+def _not_recorded(value: Any) -> Any:
+    raise AssertionError("an unrecorded run serializes nothing")
 
 
 def _interrupted(ex: Execution, node_id: int, attempt: int, rest: list[int]) -> None:
@@ -126,7 +157,32 @@ def _loop(
 ) -> None:
     """``run_inline``'s body; ``finished_ids`` holds the successes not yet reported.
 
-    ``per_node``: make ``context`` current around each call (else it already is).
+    ``per_node``: make ``context`` (and, recorded, the output capture) current
+    around each call; else they are current for the whole loop.
+    """
+    capture = capturing.Capture()
+    recorder = ex.recorder
+    if recorder is not None:
+        # Routers installed once per run; per task at most the context variable changes.
+        capturing.install()
+    token = None if per_node or recorder is None else capturing.enter(capture)
+    try:
+        _run_batches(ex, flush_seconds, succeed_and_take, finished_ids, context, per_node, capture)
+    finally:
+        if token is not None:
+            capturing.leave(token)
+
+
+def _run_batches(
+    ex: Execution,
+    flush_seconds: float,
+    succeed_and_take: Callable[..., list[int]],
+    finished_ids: list[int],
+    context: TaskContext,
+    per_node: bool,
+    capture: capturing.Capture,
+) -> None:
+    """Take ready nodes from the scheduler a batch at a time and run them here.
 
     One function on purpose: at 10k no-op nodes each attribute lookup or call
     hoisted out of the per-node body is measurable.
@@ -141,118 +197,157 @@ def _loop(
     attempts, states, running = ex.attempts, ex.states, ex.running
     recorder, on_event = ex.recorder, ex.on_event
     record = recorder is not None
-    serialize = recorder.serialize if recorder is not None else None
     outputs_of = ex.outputs_of
     clock, monotonic = time.time, time.monotonic
     enter_capture, leave_capture = capturing.enter, capturing.leave
-    capture = capturing.Capture()
-    if record:
-        # Routers installed once per run; per task only the context variable changes.
-        capturing.install()
+    capture_each = record and per_node
+    # A success in its first attempt with one output and no texts or events goes
+    # to the recorder as five list appends (``FinishedColumns``), not a row.
+    done = recorder.finished if recorder is not None else FinishedColumns()
+    add_id, add_attempt, add_started = done.ids.append, done.attempts.append, done.started.append
+    add_finished, add_output = done.finished.append, done.outputs.append
+    scalars = recorder.scalars if recorder is not None else {}
+    scalar_kinds = recorder.scalar_kinds if recorder is not None else frozenset()
+    serialize_one: Callable[[Any], Any] = (
+        recorder.serialize_one if recorder is not None else _not_recorded
+    )
+    serialize = recorder.serialize if recorder is not None else None
+    succeeded = 0
     next_flush = monotonic() + flush_seconds
-    while not ex.cancelled:
-        ids = finished_ids[:]
-        finished_ids.clear()
-        ready = succeed_and_take(ids)
-        if not ready:
-            break  # nothing runs between batches here: no ready node means all are final
-        for position, node_id in enumerate(ready):
-            node = nodes[node_id]
-            if node.timeout is not None:
-                report()
-                _run_with_executor(ex, node_id)
-                continue
-            attempt = attempts[node_id] = attempts[node_id] + 1
-            name = node.name
-            names = inputs[node_id]
-            try:
-                # One input is the common case: a tuple, without a comprehension's frame.
-                args = (values[names[0]],) if len(names) == 1 else [values[i] for i in names]
-            except KeyError:
-                try:
-                    args = ex.load_inputs(node)
-                except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+    try:
+        while not ex.cancelled:
+            ids = finished_ids[:]
+            finished_ids.clear()
+            ready = succeed_and_take(ids)
+            if not ready:
+                break  # nothing runs between batches here: no ready node means all are final
+            for position, node_id in enumerate(ready):
+                node = nodes[node_id]
+                if node.timeout is not None:
                     report()
-                    ex.finish_failed(node_id, f"cannot load an input of '{name}': {exc}", "")
+                    _run_with_executor(ex, node_id)
                     continue
-            if on_event is not None:
-                running[node_id] = name
-                states[node_id] = "running"
-                ex.emit("task_started", name, "running")
-            # A node that logs nothing leaves the context's events list empty: the next
-            # one reuses it (no allocation per node for the cyclic GC to count).
-            context.node, context.attempt = name, attempt
-            token = set_current(context) if per_node else None
-            capture_token = enter_capture(capture) if record else None
-            started = clock() if record else 0.0  # unrecorded runs keep no timings
-            try:
+                attempt = attempts[node_id] = attempts[node_id] + 1
+                name = node.name
+                names = inputs[node_id]
                 try:
-                    value: Any = funcs[node_id](*args)
-                finally:
-                    if capture_token is not None:
-                        leave_capture(capture_token)
-                    if token is not None:
-                        reset_current(token)
-            except (SystemExit, Exception) as exc:
-                texts = _NO_TEXT
-                if record and capture.used:
-                    texts, capture = capture.values(), capturing.Capture()
+                    # One input is the common case: a tuple, without a comprehension's frame.
+                    args = (values[names[0]],) if len(names) == 1 else [values[i] for i in names]
+                except KeyError:
+                    try:
+                        args = ex.load_inputs(node)
+                    except Exception as exc:  # a stored input that cannot be loaded
+                        report()
+                        ex.finish_failed(node_id, f"cannot load an input of '{name}': {exc}", "")
+                        continue
+                if on_event is not None:
+                    running[node_id] = name
+                    states[node_id] = "running"
+                    ex.emit("task_started", name, "running")
+                # A node that logs nothing leaves the context's events list empty: the
+                # next one reuses it (no allocation per node for the cyclic GC to count).
+                context.node, context.attempt = name, attempt
+                token = set_current(context) if per_node else None
+                capture_token = enter_capture(capture) if capture_each else None
+                started = clock() if record else 0.0  # unrecorded runs keep no timings
+                try:
+                    try:
+                        value: Any = funcs[node_id](*args)
+                    finally:
+                        if capture_token is not None:
+                            leave_capture(capture_token)
+                        if token is not None:
+                            reset_current(token)
+                except (SystemExit, Exception) as exc:
+                    texts = capture.take() if capture.written else _NO_TEXT
+                    events = context.events
+                    context.events = []  # the failed outcome keeps the events list
+                    error, tb_text = exception_texts(exc, name)
+                    report()
+                    _failed(ex, node_id, attempt, error, tb_text, started, texts, events)
+                    continue
+                except BaseException:
+                    report()
+                    _interrupted(ex, node_id, attempt, ready[position + 1 :])
+                    raise
+                outputs = node.outputs
                 events = context.events
-                context.events = []  # the failed outcome keeps the events list
-                error, tb_text = exception_texts(exc, name)
-                report()
-                _failed(ex, node_id, attempt, error, tb_text, started, texts, events)
-                continue
-            except BaseException:
-                report()
-                _interrupted(ex, node_id, attempt, ready[position + 1 :])
-                raise
-            finished = clock() if record else 0.0
-            outputs = node.outputs
-            texts = _NO_TEXT
-            if record and capture.used:
-                texts, capture = capture.values(), capturing.Capture()
-            events = context.events
-            if events:
-                context.events = []
-            if outputs and not node.returns_tuple and not record:
-                values[outputs[0]] = value  # the unrecorded common case, kept to one step
-            else:
-                try:
-                    if outputs and not node.returns_tuple:
-                        produced: tuple[Any, ...] = (value,)
-                    else:
-                        produced = outputs_of(node, value)
-                    serialized = serialize(produced) if serialize is not None else ()
-                except Exception as exc:  # wrong arity, or an output no serializer takes
-                    error = f"{type(exc).__name__}: {exc}"
-                    report()
-                    _failed(ex, node_id, attempt, error, "", started, texts, events)
-                    continue
-                if len(produced) == 1:
-                    values[outputs[0]] = produced[0]
+                if not record and outputs and not node.returns_tuple:
+                    values[outputs[0]] = value  # the unrecorded common case, one step
+                    if events:
+                        context.events = []
+                        ex.keep_events(events)
+                elif (
+                    record
+                    and len(outputs) == 1
+                    and attempt == 1
+                    and not events
+                    and not capture.written
+                    and not node.returns_tuple
+                ):
+                    finished = clock()
+                    try:
+                        kind = type(value)
+                        serialized = (
+                            scalars.get((kind, value)) if kind in scalar_kinds else None
+                        ) or serialize_one(value)
+                    except Exception as exc:  # an output no serializer takes
+                        report()
+                        error = f"{type(exc).__name__}: {exc}"
+                        _failed(ex, node_id, attempt, error, "", started, _NO_TEXT, [])
+                        continue
+                    values[outputs[0]] = value
+                    add_id(node_id)
+                    add_attempt(attempt)
+                    add_started(started)
+                    add_finished(finished)
+                    add_output(serialized)
                 else:
+                    finished = clock() if record else 0.0
+                    texts = capture.take() if capture.written else _NO_TEXT
+                    if events:
+                        context.events = []
+                    try:
+                        produced = outputs_of(node, value)
+                        serialized_all = serialize(produced) if serialize is not None else ()
+                    except Exception as exc:  # wrong arity, or an output no serializer takes
+                        report()
+                        error = f"{type(exc).__name__}: {exc}"
+                        _failed(ex, node_id, attempt, error, "", started, texts, events)
+                        continue
                     values.update(zip(outputs, produced, strict=True))
-                if recorder is not None:
-                    recorder.task_done(
-                        node_id, attempt, started, finished, texts, outputs, serialized, events
-                    )
-                    events = []  # recorded; not kept in memory
-            finished_ids.append(node_id)
-            states[node_id] = "succeeded"
-            ex.done += 1
-            if events:
-                ex.keep_events(events)
-            if on_event is not None:
-                running.pop(node_id, None)
-                ex.emit("task_finished", name, "succeeded")
-            if record and monotonic() >= next_flush:
-                assert recorder is not None
-                report()
-                recorder.flush()
-                if not ex.cancelled and recorder.cancel_requested():
-                    for other in ready[position + 1 :]:
-                        states[other] = "cancelled"
-                    ex.cancel()
-                    return
-                next_flush = monotonic() + flush_seconds
+                    if recorder is not None:
+                        recorder.task_done(
+                            node_id,
+                            attempt,
+                            started,
+                            finished,
+                            texts,
+                            outputs,
+                            serialized_all,
+                            events,
+                        )
+                    elif events:
+                        ex.keep_events(events)
+                finished_ids.append(node_id)
+                states[node_id] = "succeeded"
+                succeeded += 1
+                if on_event is not None:
+                    ex.done += succeeded  # progress reads it
+                    succeeded = 0
+                    running.pop(node_id, None)
+                    ex.emit("task_finished", name, "succeeded")
+                if record and monotonic() >= next_flush:
+                    assert recorder is not None
+                    report()
+                    ex.done += succeeded
+                    succeeded = 0
+                    recorder.flush()
+                    if not ex.cancelled and recorder.cancel_requested():
+                        for other in ready[position + 1 :]:
+                            states[other] = "cancelled"
+                        ex.cancel()
+                        return
+                    next_flush = monotonic() + flush_seconds
+    finally:
+        ex.done += succeeded

@@ -1,6 +1,6 @@
 """What earlier runs left behind, as planning needs it: stored outputs and previous tasks.
 
-Both lookups go through indexes by key or by node and read plain tuples, so
+Both lookups go through indexes (key prefix, or run and node) and read plain tuples, so
 planning a 10k-node run costs a few queries, not one per node.
 """
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max
 
-from .models import TaskOutput, TaskRun
+from ._engine import key_prefix
+from .models import TaskRun
 from .planning import PreviousTask
 
 if TYPE_CHECKING:
@@ -37,34 +38,28 @@ class RunHistory:
     def stored_keys(self, keys: Sequence[str]) -> set[str]:
         """The keys (one per node id) whose node's outputs are all stored.
 
-        Looked up by key through the indexes, not by pipeline: the same code on the
-        same inputs is reusable wherever it ran. A key says nothing about output
-        names, so every output must be there under its dataset name. TaskOutput rows
-        are only written with a success, so only nodes without outputs need TaskRun.
+        Looked up by key through the key-prefix index, not by pipeline: the same
+        code on the same inputs is reusable wherever it ran. A key says nothing
+        about output names, so every output must be there under its dataset name.
+        A succeeded TaskRun names its outputs in the same write as its state.
         """
         nodes = self.pipeline.nodes
         outputs = self.stored_outputs
-        for chunk in _chunks(sorted({k for n, k in zip(nodes, keys, strict=True) if n.outputs})):
-            # Through the task's (key, state) index: TaskOutput.key has no index.
-            found = TaskOutput.objects.filter(task__key__in=chunk).order_by()
-            for key, dataset, artifact_id in found.values_list(
-                "task__key", "dataset", "artifact_id"
-            ):
-                outputs[(key, dataset)] = artifact_id
+        wanted = {k for k in keys if k}
         succeeded: set[str] = set()
-        for chunk in _chunks(
-            sorted({k for n, k in zip(nodes, keys, strict=True) if not n.outputs})
-        ):
-            found_runs = TaskRun.objects.filter(key__in=chunk, state="succeeded").order_by()
-            succeeded.update(found_runs.values_list("key", flat=True).distinct())
+        prefixes = sorted({key_prefix(k) for k in wanted})
+        for chunk in _chunks(prefixes):
+            found = TaskRun.objects.filter(key_prefix__in=chunk, state="succeeded").order_by()
+            for key, produced in found.values_list("key", "outputs"):
+                if key not in wanted:  # another key with the same first 8 bytes
+                    continue
+                succeeded.add(key)
+                for dataset, artifact_id in (produced or {}).items():
+                    outputs[(key, dataset)] = int(artifact_id)
         return {
             key
             for node, key in zip(nodes, keys, strict=True)
-            if (
-                key in succeeded
-                if not node.outputs
-                else all((key, d) in outputs for d in node.outputs)
-            )
+            if key in succeeded and all((key, d) in outputs for d in node.outputs)
         }
 
     def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:

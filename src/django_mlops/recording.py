@@ -12,37 +12,40 @@ The first flush inserts every TaskRun row in one statement, with the states
 reached by then; later flushes update the rows that changed. A run shorter than
 one interval therefore writes each task row once, in its final state, instead
 of inserting it and updating it again (half the database work on many small
-nodes). ``TaskOutput.key`` holds the producing node's key (its fingerprint),
-which is how a later run finds the outputs of a node it reuses. Only executed
-tasks get TaskOutput rows; a cached task's outputs are those stored under its
-key (``results.run_output`` follows it), so the rows per key grow with real
-executions, not with every run that reuses them.
+nodes). A task's outputs are on its row ({dataset: artifact id}), written in the
+same statement as its success: a succeeded TaskRun always names its outputs,
+which is what "stored" means to the next plan (found through the row's key).
+A cached task's row names the outputs it reused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import json
 import time
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
 from .artifacts import ArtifactStore, serialize
 from .executors.task import current_pid
+from .fastloop import FinishedColumns
 from .history import RunHistory
-from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskOutput, TaskRun
+from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskRun
 from .planning import RunPlan
 from .sqlbatch import TableWriter, column_of, rows_by
 from .taskrows import HOST as _HOST
+from .taskrows import PID as _PID
 from .taskrows import (
     UPDATE_COLUMNS,
     consecutive_ids,
-    epoch,
     fresh_row,
     insert_task_rows,
+    outputs_text,
     widen_sqlite_cache,
+    write_texts,
 )
 
 if TYPE_CHECKING:
@@ -52,10 +55,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorder"]
 
-_OUTPUT_COLUMNS = ("task", "run", "dataset", "key", "artifact")
 _SCALARS = (type(None), bool, int, str)
 _SCALAR_TEXT_MAX = 256
-_PID = os.getpid()
+_OUTPUTS = UPDATE_COLUMNS.index("outputs")
+_SHA256 = attrgetter("sha256")
+# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
+_quote = json.encoder.encode_basestring_ascii
+
+
+def epoch(value: Any) -> float | None:
+    """Epoch seconds from an epoch float or a datetime."""
+    if value is None or isinstance(value, float | int):
+        return value
+    return float(value.timestamp())
 
 
 def _now() -> dt.datetime:
@@ -64,6 +76,9 @@ def _now() -> dt.datetime:
 
 class Recorder:
     """Writes one run's records; created before planning, which reads ``history``."""
+
+    #: The types whose small values ``scalars`` caches.
+    scalar_kinds = frozenset(_SCALARS)
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -78,18 +93,18 @@ class Recorder:
         # kept until the flush would make every full collection of the run longer.
         self._rows: dict[int, list[Any] | tuple[Any, ...]] = {}
         self._states: list[str] = []  # per node id, the state last buffered or written
-        # Outputs to write, as parallel lists (node id, dataset, Serialized): no
-        # container per output, for the same reason as the row tuples.
-        self._out_nodes: list[int] = []
-        self._out_datasets: list[str] = []
-        self._out_items: list[Any] = []
+        # Tasks the inline loop finished in one step; it appends to these lists.
+        self.finished = FinishedColumns()
         self._metrics: list[list[Any]] = []  # node id in the task column until flushed
         self._params: list[list[Any]] = []
         self._logged: list[tuple[int | None, str, Any]] = []
         self._reused: dict[str, int] = {}  # dataset -> artifact id of a reused producer
+        self._cached_outputs: dict[int, str] = {}  # reused node id -> its outputs' JSON text
+        self._quoted: dict[str, str] = {}  # dataset name -> as a JSON string
         self.history = RunHistory(pipeline)  # planning reads the store through it
         self._updates = TableWriter(TaskRun, UPDATE_COLUMNS)
-        self._scalars: dict[tuple[type, Any], Any] = {}
+        # (type, value) -> Serialized of small scalars; the inline loop reads it directly.
+        self.scalars: dict[tuple[type, Any], Any] = {}
 
     # Start ----------------------------------------------------------------------------
 
@@ -146,13 +161,18 @@ class Recorder:
 
     def _find_reused(self, plan: RunPlan) -> None:
         """Note the stored artifact of every output of the nodes the plan reuses."""
+        if "cached" not in plan.initial:
+            return
         for node in plan.pipeline.nodes:
             if plan.initial[node.id] != "cached":
                 continue
+            pairs = []
             for dataset in node.outputs:
                 artifact_id = self.history.stored_outputs.get((plan.keys[node.id], dataset))
                 if artifact_id is not None:  # a missing one is reported when a consumer needs it
                     self._reused[dataset] = artifact_id
+                    pairs.append((dataset, artifact_id))
+            self._cached_outputs[node.id] = outputs_text(pairs, self._quoted)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
@@ -172,18 +192,19 @@ class Recorder:
     def serialize(self, values: Sequence[Any]) -> list[Any]:
         """Serialize a node's outputs now, so an unserializable output fails that node."""
         if len(values) == 1:  # the common case, without a list comprehension's frame
-            return [self._serialize_one(values[0])]
-        return [self._serialize_one(value) for value in values]
+            return [self.serialize_one(values[0])]
+        return [self.serialize_one(value) for value in values]
 
-    def _serialize_one(self, value: Any) -> Any:
+    def serialize_one(self, value: Any) -> Any:
+        """One output's Serialized form (small scalars from ``scalars``)."""
         # Many nodes return the same small scalar (None, True, a short string):
         # equal scalars have equal bytes, so serialize each once per run. Floats are
         # left out because 0.0 == -0.0 while their bytes differ.
         kind = type(value)
         if kind in _SCALARS and (kind is not str or len(value) <= _SCALAR_TEXT_MAX):
-            cached = self._scalars.get((kind, value))
+            cached = self.scalars.get((kind, value))
             if cached is None:
-                cached = self._scalars[(kind, value)] = serialize(value)
+                cached = self.scalars[(kind, value)] = serialize(value)
             return cached
         return serialize(value)
 
@@ -192,7 +213,7 @@ class Recorder:
     ) -> None:
         """Buffer a success with its outputs and tracking events."""
         self._finish_row(node_id, "succeeded", outcome, "", "")
-        self._buffer_outputs(node_id, datasets, serialized)
+        self._set_outputs(node_id, datasets, serialized)
         if outcome.events:
             self.events(node_id, outcome.events)
 
@@ -222,7 +243,9 @@ class Recorder:
     ) -> None:
         """Buffer a success that ran in the Runner's thread (``fastloop``): no outcome object.
 
-        The same row ``task_started`` + ``task_succeeded`` would leave, built in one step.
+        The same row ``task_started`` + ``task_succeeded`` would leave, built in one
+        step. (The loop appends a success without texts, events or several outputs
+        to ``finished`` itself.)
         """
         self._rows[node_id] = (
             "succeeded",
@@ -232,6 +255,7 @@ class Recorder:
             finished - started,
             _HOST,
             current_pid(),
+            (),
             texts[0],
             texts[1],
             texts[2],
@@ -239,23 +263,18 @@ class Recorder:
             "",
         )
         self._states[node_id] = "succeeded"
-        if len(datasets) == 1:
-            self._out_nodes.append(node_id)
-            self._out_datasets.append(datasets[0])
-            self._out_items.append(serialized[0])
-        else:
-            self._buffer_outputs(node_id, datasets, serialized)
+        self._set_outputs(node_id, datasets, serialized)
         if events:
             self.events(node_id, events)
 
-    def _buffer_outputs(
+    def _set_outputs(
         self, node_id: int, datasets: Sequence[str], serialized: Sequence[Any]
     ) -> None:
+        """Put the (dataset, Serialized) pairs in the row's outputs slot."""
         if len(datasets) != len(serialized):
             raise ValueError(f"{len(datasets)} datasets but {len(serialized)} serialized values")
-        self._out_nodes.extend([node_id] * len(datasets))
-        self._out_datasets.extend(datasets)
-        self._out_items.extend(serialized)
+        row = self._mutable_row(node_id, "succeeded")
+        row[_OUTPUTS] = tuple(zip(datasets, serialized, strict=True))
 
     def _mutable_row(self, node_id: int, state: str) -> list[Any]:
         """The node's buffered row as a list (made fresh in ``state`` if there is none)."""
@@ -277,11 +296,11 @@ class Recorder:
             row[4] = finished - started if started else None
             row[5] = getattr(outcome, "host", "") or _HOST
             row[6] = getattr(outcome, "pid", None)
-            row[7], row[8], row[9] = outcome.stdout or "", outcome.stderr or "", outcome.log or ""
+            row[8], row[9], row[10] = outcome.stdout or "", outcome.stderr or "", outcome.log or ""
         else:
             row[3] = time.time()
-        row[10] = error.strip().splitlines()[-1][:1000] if error and error.strip() else ""
-        row[11] = traceback or ""
+        row[11] = error.strip().splitlines()[-1][:1000] if error and error.strip() else ""
+        row[12] = traceback or ""
 
     def events(self, node_id: int | None, events: Sequence[TrackingEvent]) -> None:
         """Buffer the metrics, params and artifacts a task logged."""
@@ -312,33 +331,35 @@ class Recorder:
     def flush(self) -> None:
         """Write everything buffered in one transaction."""
         created = bool(self.task_ids)
+        finished = self.finished.take()
         if created and not (
-            self._rows or self._out_nodes or self._metrics or self._params or self._logged
+            self._rows or finished.ids or self._metrics or self._params or self._logged
         ):
             return
-        out_nodes, out_datasets, out_items = self._out_nodes, self._out_datasets, self._out_items
-        self._out_nodes, self._out_datasets, self._out_items = [], [], []
         logged, self._logged = self._logged, []
-        artifacts = self._save_artifacts(out_items + [s for _, _, s in logged])
         rows, self._rows = self._rows, {}
         metrics, self._metrics = self._metrics, []
         params, self._params = self._params, []
+        row_outputs = [s for row in rows.values() for _, s in row[_OUTPUTS]]
+        artifacts = self._save_artifacts(finished.outputs + row_outputs + [s for _, _, s in logged])
+        # Outputs as (dataset, artifact id) from here on.
+        rows = {
+            n: (
+                *row[:_OUTPUTS],
+                [(d, artifacts[s.sha256]) for d, s in row[_OUTPUTS]],
+                *row[_OUTPUTS + 1 :],
+            )
+            for n, row in rows.items()
+        }
+        states = self._states
+        for node_id in finished.ids:
+            states[node_id] = "succeeded"
         with transaction.atomic():
             if created:
-                self._updates.update([[*row, self.task_ids[n]] for n, row in rows.items()])
+                self._update_tasks(rows, finished, artifacts)
             else:
-                self._create_tasks(rows)
-            ids, keys, run_id = self.task_ids, self.plan.keys, self.run_id
-            # Outputs in the same transaction as the state: a succeeded TaskRun always
-            # has its TaskOutput rows, which is what "stored" means to the next plan.
-            # Plain ids and texts need no conversion on any backend: built as final
-            # parameter tuples, one per output.
-            TableWriter(TaskOutput, _OUTPUT_COLUMNS).insert_prepared(
-                [
-                    (ids[n], run_id, d, keys[n], artifacts[s.sha256])
-                    for n, d, s in zip(out_nodes, out_datasets, out_items, strict=True)
-                ]
-            )
+                self._create_tasks(rows, finished, artifacts)
+            ids = self.task_ids
             TableWriter(LoggedArtifact, ("run", "task", "name", "artifact", "created_at")).insert(
                 [
                     [self.run_id, None if n is None else ids[n], name, artifacts[s.sha256], _now()]
@@ -352,15 +373,65 @@ class Recorder:
             )
             TableWriter(Param, ("run", "key", "value")).insert(params, self._param_upsert())
 
-    def _create_tasks(self, rows: Mapping[int, Sequence[Any]]) -> None:
+    def _finished_outputs(
+        self, finished: FinishedColumns, artifacts: Mapping[str, int]
+    ) -> list[str]:
+        """The outputs JSON text of each task in ``finished`` (one output each).
+
+        Built with ``map`` over C functions: one text per node of a 10k-node run.
+        """
+        nodes = self.pipeline.nodes
+        names = map(_quote, [nodes[i].outputs[0] for i in finished.ids])
+        ids = map(artifacts.__getitem__, map(_SHA256, finished.outputs))
+        return list(map("{{{}: {}}}".format, names, ids))
+
+    def _create_tasks(
+        self,
+        rows: Mapping[int, Sequence[Any]],
+        finished: FinishedColumns,
+        artifacts: Mapping[str, int],
+    ) -> None:
         """Insert every TaskRun row, in topological order (so id order reads meaningfully)."""
-        insert_task_rows(self.plan, rows, self._states, self.run_id)
-        found = consecutive_ids(self.plan, self.run_id)
-        if found is not None:
-            self.task_ids = found
-            return
-        ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
-        self.task_ids = [ids[n.name] for n in self.plan.pipeline.nodes]
+        order, texts = insert_task_rows(
+            self.plan,
+            self.run_id,
+            self._states,
+            rows,
+            finished,
+            self._finished_outputs(finished, artifacts),
+            self._cached_outputs,
+        )
+        found = consecutive_ids(self.plan, self.run_id, order)
+        if found is None:
+            ids = dict(rows_by(TaskRun, "run", self.run_id, ("node", "id")))
+            found = [ids[n.name] for n in self.plan.pipeline.nodes]
+        self.task_ids = found
+        write_texts(texts, found)
+
+    def _update_tasks(
+        self,
+        rows: Mapping[int, Sequence[Any]],
+        finished: FinishedColumns,
+        artifacts: Mapping[str, int],
+    ) -> None:
+        """Update the rows of the tasks that changed since the last flush."""
+        ids, nodes = self.task_ids, self.pipeline.nodes
+        updates = [
+            [*row[:_OUTPUTS], dict(row[_OUTPUTS]), *row[_OUTPUTS + 1 :], ids[n]]
+            for n, row in rows.items()
+        ]
+        for node_id, attempt, start, end, item in zip(
+            finished.ids,
+            finished.attempts,
+            finished.started,
+            finished.finished,
+            finished.outputs,
+            strict=True,
+        ):
+            outputs = {nodes[node_id].outputs[0]: artifacts[item.sha256]}
+            row = ["succeeded", attempt, start, end, end - start, _HOST, _PID, outputs]
+            updates.append([*row, "", "", "", "", "", ids[node_id]])
+        self._updates.update(updates)
 
     @staticmethod
     def _param_upsert() -> str:
@@ -377,15 +448,21 @@ class Recorder:
     def finish(self, states: Sequence[str], status: str) -> None:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         state_only: list[list[Any]] = []
-        for node_id, state in enumerate(states):
-            row = self._rows.get(node_id)
-            if row is not None:
-                if row[0] != state:
+        known = self._states
+        for node_id in self.finished.ids:  # finished in the loop, not flushed yet
+            known[node_id] = "succeeded"
+        # Buffered rows carry the state in ``known``: equal lists (the common
+        # case, compared in C) leave nothing to settle.
+        if list(states) != known:
+            for node_id, state in enumerate(states):
+                if state == known[node_id]:
+                    continue
+                if node_id in self._rows:
                     self._mutable_row(node_id, state)[0] = state
-            elif state != self._states[node_id] and self.task_ids:
-                # Settled by the scheduler without running (upstream_failed, cancelled).
-                state_only.append([state, self.task_ids[node_id]])
-            self._states[node_id] = state
+                elif self.task_ids:
+                    # Settled by the scheduler without running (upstream_failed, cancelled).
+                    state_only.append([state, self.task_ids[node_id]])
+                known[node_id] = state
         self.flush()
         TableWriter(TaskRun, ("state",)).update(state_only)
         finished = _now()

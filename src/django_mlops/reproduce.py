@@ -105,15 +105,12 @@ def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
 
 def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
     """Dataset -> SHA-256 of every output of the run, its cached tasks' included."""
-    from .models import TaskOutput
+    from .models import Artifact
+    from .results import run_output_ids
 
-    found = dict(TaskOutput.objects.filter(run=run).values_list("dataset", "artifact__sha256"))
-    cached_keys = run.task_runs.filter(state="cached").values("key")
-    # By the producing task's key: TaskRun.key is indexed, TaskOutput.key is not.
-    stored = TaskOutput.objects.filter(task__key__in=cached_keys, dataset__in=datasets)
-    for dataset, sha in stored.values_list("dataset", "artifact__sha256"):
-        found.setdefault(dataset, sha)
-    return {d: sha for d, sha in found.items() if d in datasets}
+    ids = {d: pk for d, pk in run_output_ids(run).items() if d in datasets}
+    shas = dict(Artifact.objects.filter(pk__in=set(ids.values())).values_list("pk", "sha256"))
+    return {d: shas[pk] for d, pk in ids.items() if pk in shas}
 
 
 def _tasks(run: Run) -> dict[str, tuple[str, dict[str, str]]]:

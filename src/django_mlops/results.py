@@ -23,6 +23,7 @@ __all__ = [
     "remember_outputs",
     "run_metrics",
     "run_output",
+    "run_output_ids",
     "run_tasks",
 ]
 
@@ -42,7 +43,8 @@ def remember_outputs(run: Run, values: dict[str, Any]) -> None:
 def run_tasks(run: Run) -> dict[str, TaskRun]:
     """The run's task records by node name, in topological order.
 
-    The runner creates TaskRun rows in topological order, so id order is that order.
+    The runner creates TaskRun rows in a topological order (the order tasks ran,
+    then the rest), so id order is one.
     """
     return {task.node: task for task in run.task_runs.order_by("id")}
 
@@ -65,18 +67,22 @@ def run_output(run: Run, dataset: str) -> Any:
     if values is not None and dataset in values and not dataset.startswith("params:"):
         return values[dataset]
     from .artifacts import ArtifactStore
-    from .models import TaskOutput
+    from .models import Artifact
 
-    record = TaskOutput.objects.filter(run=run, dataset=dataset).select_related("artifact").first()
-    if record is None:
-        # A cached task has no output rows of its own: its outputs are the ones
-        # stored under its key by the run that executed it.
-        cached_keys = run.task_runs.filter(state="cached").values("key")
-        stored = TaskOutput.objects.filter(task__key__in=cached_keys, dataset=dataset)
-        record = stored.select_related("artifact").first()
-    if record is None:
+    artifact_id = run_output_ids(run).get(dataset)
+    if artifact_id is None:
         raise KeyError(f"run {run.pk} has no output '{dataset}'")
-    return ArtifactStore().get(record.artifact)
+    return ArtifactStore().get(Artifact.objects.get(pk=artifact_id))
+
+
+def run_output_ids(run: Run) -> dict[str, int]:
+    """Dataset -> artifact id of every output of the run (a cached task's: what it reused)."""
+    found: dict[str, int] = {}
+    rows = run.task_runs.exclude(outputs={}).order_by("id").values_list("outputs", flat=True)
+    for outputs in rows:
+        for dataset, artifact_id in (outputs or {}).items():
+            found[dataset] = int(artifact_id)
+    return found
 
 
 @dataclass(slots=True)

@@ -1,55 +1,80 @@
 """TaskRun rows: their column layout, and the one batched insert of a run's rows.
 
 The recorder keeps a task's changing values as a plain list in ``UPDATE_COLUMNS``
-order and writes every row of a run with one ``executemany`` at its first flush.
-On SQLite the rows are built directly in the form the backend stores (texts for
-date-times and JSON), one pass per row: at 10k nodes the generic column-wise
-conversion of ``TableWriter.insert`` and a dict plus a JSON encoder call per
-node cost as much as the insert itself.
+order, or, for the tasks the inline loop finished in one step, as parallel
+columns (``fastloop.FinishedColumns``). The first flush writes every TaskRun row of a
+run with one ``executemany``, built column by column: per node id a list for
+each column, filled where a task has values, then zipped into parameter tuples
+in C. At 10k nodes a Python-level tuple per row, two date-time texts and a JSON
+encoder call per node cost as much as the insert itself; here a row costs a few
+list stores. Texts (stdout, stderr, log, error, traceback) default to '' in the
+database and are only written for the few tasks that have any.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter, sub
 from typing import Any
 
 from django.db import connection
 
+from .fastloop import FinishedColumns
 from .models import TaskRun
 from .planning import RunPlan
-from .sqlbatch import TableWriter, _sqlite_utc_text, column_of, second_text
+from .sqlbatch import TableWriter, column_of
 
 __all__ = [
     "HOST",
-    "PLAN_COLUMNS",
+    "PID",
+    "TEXT_COLUMNS",
     "UPDATE_COLUMNS",
     "consecutive_ids",
-    "epoch",
     "fresh_row",
     "insert_task_rows",
+    "outputs_text",
+    "quoted_name",
     "widen_sqlite_cache",
+    "write_texts",
 ]
 
-# What changes while a task runs; row layout of the buffered task updates.
+# What changes while a task runs; row layout of the buffered task updates. The
+# outputs slot holds ((dataset, artifact id), ...) once the artifacts are saved.
 UPDATE_COLUMNS = (
     "state",
     "attempts",
-    "started_at",
-    "finished_at",
+    "started",
+    "finished",
     "duration",
     "host",
     "pid",
+    "outputs",
     "stdout",
     "stderr",
     "log",
     "error",
     "traceback",
 )
-# What the plan decided; fixed for the run.
-PLAN_COLUMNS = ("run", "node", "code_hash", "key", "input_keys", "reason", "reason_detail")
+_OUTPUTS = UPDATE_COLUMNS.index("outputs")
+TEXT_COLUMNS = UPDATE_COLUMNS[_OUTPUTS + 1 :]
+# The columns of the first insert: the run's, the plan's, then UPDATE_COLUMNS up to the texts.
+_INSERT_COLUMNS = (
+    "run",
+    "node",
+    "code_hash",
+    "key",
+    "key_prefix",
+    "input_keys",
+    "reason",
+    "reason_detail",
+    *UPDATE_COLUMNS[: _OUTPUTS + 1],
+)
 HOST = socket.gethostname()
+PID = os.getpid()
 # What json.dumps does to a str (ensure_ascii): the C function, without the
 # encoder set-up json.dumps costs per call.
 _quote = json.encoder.encode_basestring_ascii
@@ -58,22 +83,29 @@ _SQLITE_DEFAULT_CACHE = -2000
 _SQLITE_CACHE = -65536
 
 
-def epoch(value: Any) -> float | None:
-    """Epoch seconds from an epoch float or a datetime (TableWriter stores either)."""
-    if value is None or isinstance(value, float | int):
-        return value
-    return float(value.timestamp())
-
-
 def fresh_row(state: str) -> list[Any]:
     """``UPDATE_COLUMNS`` values of a task that has not run (yet)."""
-    return [state, 0, None, None, None, HOST, None, "", "", "", "", ""]
+    return [state, 0, None, None, None, HOST, None, (), "", "", "", "", ""]
+
+
+def quoted_name(name: str, quoted: dict[str, str]) -> str:
+    """``name`` as a JSON string, through the cache ``quoted``."""
+    text = quoted.get(name)
+    if text is None:
+        text = quoted[name] = _quote(name)
+    return text
+
+
+def outputs_text(pairs: Iterable[tuple[str, int]], quoted: dict[str, str]) -> str:
+    """The JSON text of {dataset: artifact id}; ``quoted`` caches dataset names as JSON."""
+    parts = [f"{quoted_name(dataset, quoted)}: {artifact_id}" for dataset, artifact_id in pairs]
+    return "{" + ", ".join(parts) + "}"
 
 
 def widen_sqlite_cache() -> None:
     """Give this SQLite connection a page cache that holds the indexes a run writes to.
 
-    Each task row adds an entry at a random place in the (key, state) index; past
+    Each task row adds an entry at a random place in the key-prefix index; past
     SQLite's default 2 MB cache most of those land on pages read back from disk.
     A cache the user configured (anything but the default) is left alone.
     """
@@ -85,41 +117,108 @@ def widen_sqlite_cache() -> None:
 
 
 def insert_task_rows(
-    plan: RunPlan, rows: Mapping[int, Sequence[Any]], states: Sequence[str], run_id: int
-) -> None:
-    """Insert one TaskRun per node in topological order; ``rows`` has the tasks begun so far."""
-    writer = TableWriter(TaskRun, UPDATE_COLUMNS + PLAN_COLUMNS)
-    if connection.vendor == "sqlite":
-        writer.insert_prepared(_sqlite_rows(plan, rows, states, run_id, writer))
-        return
-    nodes, input_keys = plan.pipeline.nodes, plan.input_keys
-    writer.insert(
-        [
-            [
-                *(rows.get(i) or fresh_row(states[i])),
-                run_id,
-                nodes[i].name,
-                plan.code_hashes[i],
-                plan.keys[i],
-                input_keys[i],
-                plan.reasons[i],
-                plan.details[i],
-            ]
-            for i in plan.order
-        ]
+    plan: RunPlan,
+    run_id: int,
+    states: Sequence[str],
+    rows: Mapping[int, Sequence[Any]],
+    finished: FinishedColumns,
+    finished_outputs: Sequence[str],
+    cached_outputs: Mapping[int, str],
+) -> tuple[list[int], list[tuple[int, Sequence[Any]]]]:
+    """Insert one TaskRun per node with what happened so far; return (row order, texts).
+
+    ``states`` per node id; ``rows`` the buffered rows (outputs as (dataset, id)
+    pairs); ``finished`` the tasks done in one step, with ``finished_outputs``
+    their outputs' JSON texts; ``cached_outputs`` the outputs text of reused nodes.
+
+    Rows go in in execution order (the finished tasks as they ran, then the rest
+    in topological order), which is a topological order too: the finished
+    columns are used as they are and only the plan's columns are picked, in C.
+    Returns that order (node ids) and (node id, texts) for the rows whose texts
+    are not all empty, which the caller writes once it knows the rows' ids.
+    """
+    done_ids = finished.ids
+    rest: list[int] = list(plan.order)
+    if done_ids:
+        done = set(done_ids)
+        rest = [i for i in rest if i not in done]
+    row_order = done_ids + rest
+    attempts: list[Any] = list(finished.attempts)
+    started: list[Any] = list(finished.started)
+    ended: list[Any] = list(finished.finished)
+    duration: list[Any] = list(map(sub, finished.finished, finished.started))
+    hosts: list[Any] = [HOST] * len(row_order)
+    pids: list[Any] = [PID] * len(done_ids)
+    outputs: list[Any] = list(finished_outputs)
+    texts: list[tuple[int, Sequence[Any]]] = []
+    quoted: dict[str, str] = {}
+    for node_id in rest:
+        row = rows.get(node_id)
+        if row is None:
+            attempts.append(0)
+            started.append(None)
+            ended.append(None)
+            duration.append(None)
+            pids.append(None)
+            outputs.append(cached_outputs.get(node_id, "{}"))
+            continue
+        hosts[len(attempts)] = row[5]  # this row's position
+        attempts.append(row[1])
+        started.append(row[2])
+        ended.append(row[3])
+        duration.append(row[4])
+        pids.append(row[6])
+        outputs.append(outputs_text(row[_OUTPUTS], quoted))
+        if any(row[_OUTPUTS + 1 :]):
+            texts.append((node_id, row[_OUTPUTS + 1 :]))
+    pick = itemgetter(*row_order) if len(row_order) > 1 else (lambda c: [c[row_order[0]]])
+    columns: list[Sequence[Any]] = [
+        pick([node.name for node in plan.pipeline.nodes]),
+        pick(plan.code_hashes),
+        pick(plan.keys),
+        pick(plan.key_prefixes),
+        pick(plan.input_keys_json),
+        pick(plan.reasons),
+        pick(plan.details),
+        pick(states),
+        attempts,
+        started,
+        ended,
+        duration,
+        hosts,
+        pids,
+        outputs,
+    ]
+    params = list(zip(repeat(run_id), *columns, strict=False))
+    table = connection.ops.quote_name(TaskRun._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column_of(TaskRun, c)) for c in _INSERT_COLUMNS)
+    # JSON columns are given as text; PostgreSQL needs the cast to jsonb spelled out.
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    marks = ", ".join(
+        f"%s{json_cast}" if c in ("input_keys", "outputs") else "%s" for c in _INSERT_COLUMNS
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", params)
+    return row_order, texts
+
+
+def write_texts(texts: Sequence[tuple[int, Sequence[Any]]], task_ids: Sequence[int]) -> None:
+    """Set the texts ``insert_task_rows`` returned, now that the rows have ids."""
+    TableWriter(TaskRun, TEXT_COLUMNS).update(
+        [[*values, task_ids[node_id]] for node_id, values in texts]
     )
 
 
-def consecutive_ids(plan: RunPlan, run_id: int) -> list[int] | None:
+def consecutive_ids(plan: RunPlan, run_id: int, order: Sequence[int]) -> list[int] | None:
     """Per node id, the TaskRun ids ``insert_task_rows`` just gave on SQLite; else ``None``.
 
     One ``executemany`` inside the run's transaction holds SQLite's write lock, and
     AUTOINCREMENT hands out increasing rowids, so the rows got consecutive ids
-    ending at ``last_insert_rowid()``, in ``plan.order``. Two indexed lookups (the
-    first and last node) confirm it; reading back 10k (node, id) pairs costs more.
+    ending at ``last_insert_rowid()``, in ``order`` (the row order it returned).
+    Two indexed lookups (the first and last node) confirm it; reading back 10k
+    (node, id) pairs costs more.
     ``None`` (on other backends, or if the check fails) means: read the ids.
     """
-    order = plan.order
     if connection.vendor != "sqlite" or not order:
         return None
     nodes = plan.pipeline.nodes
@@ -141,79 +240,3 @@ def consecutive_ids(plan: RunPlan, run_id: int) -> list[int] | None:
     for offset, node_id in enumerate(order):
         ids[node_id] = first + offset
     return ids
-
-
-def _sqlite_rows(
-    plan: RunPlan,
-    rows: Mapping[int, Sequence[Any]],
-    states: Sequence[str],
-    run_id: int,
-    writer: TableWriter,
-) -> list[tuple[Any, ...]]:
-    """The rows as SQLite stores them, each built once.
-
-    ``input_keys`` is the text ``json.dumps`` gives for the dict {dataset: key}
-    (keys are hex; each dataset name is quoted once per run), and the date-times
-    go through the writer's own converter.
-    """
-    nodes = plan.pipeline.nodes
-    raw_keys, hashes, keys = plan.raw_input_keys, plan.code_hashes, plan.keys
-    reasons, details = plan.reasons, plan.details
-    to_text = writer.converter("started_at") or str
-    # Task times of a run share few seconds: the cached "YYYY-MM-DD HH:MM:SS" plus the
-    # fraction inline, rather than through ``to_text`` (two calls per row cost ~0.4 us).
-    fast = to_text is _sqlite_utc_text
-    quoted: dict[str, str] = {}
-    params = []
-    for i in plan.order:
-        row = rows.get(i) or fresh_row(states[i])
-        node = nodes[i]
-        # graph.inputs(i) without an engine call per row: the node's inputs are the
-        # graph's unless some are params (which the graph leaves out, and so do the keys).
-        names = node.inputs
-        if len(names) != len(raw_keys[i]):
-            names = node.datasets
-        if not names:
-            input_keys = "{}"
-        elif len(names) == 1:
-            name = names[0]
-            text = quoted.get(name)
-            if text is None:
-                text = quoted[name] = _quote(name)
-            input_keys = f'{{{text}: "{raw_keys[i][0]}"}}'
-        elif len(set(names)) == len(names):
-            parts = []
-            for name, key in zip(names, raw_keys[i], strict=True):
-                text = quoted.get(name)
-                if text is None:
-                    text = quoted[name] = _quote(name)
-                parts.append(f'{text}: "{key}"')
-            input_keys = "{" + ", ".join(parts) + "}"
-        else:  # a dataset read twice: the dict keeps one entry, as json.dumps shows
-            input_keys = json.dumps(dict(zip(names, raw_keys[i], strict=True)))
-        started, finished = row[2], row[3]
-        if fast and type(started) is float and type(finished) is float:
-            second = int(started)
-            started = f"{second_text(second)}.{int((started - second) * 1e6):06d}"
-            second = int(finished)
-            finished = f"{second_text(second)}.{int((finished - second) * 1e6):06d}"
-        else:
-            started = None if started is None else to_text(started)
-            finished = None if finished is None else to_text(finished)
-        params.append(
-            (
-                row[0],
-                row[1],
-                started,
-                finished,
-                *row[4:],
-                run_id,
-                node.name,
-                hashes[i],
-                keys[i],
-                input_keys,
-                reasons[i],
-                details[i],
-            )
-        )
-    return params

@@ -89,6 +89,26 @@ struct Fingerprints {
 // parameter that has no digest. Releases no locks; pure function.
 Fingerprints fingerprint(const Graph& graph, const FingerprintInput& input);
 
+// What a run records per node, built without a Python object per input:
+// the key as hex, its first 8 bytes as a signed big-endian integer (what the
+// task table indexes: a short random key costs far less to keep in a B-tree
+// than 64 hex digits), and the {dataset: key} object of its inputs as JSON
+// text (each dataset once, in graph.inputs order).
+struct FingerprintRecords {
+  std::vector<std::string> node_keys;
+  std::vector<std::int64_t> key_prefixes;
+  std::vector<std::string> input_keys_json;
+};
+FingerprintRecords fingerprint_records(const Graph& graph, const FingerprintInput& input);
+
+// The signed integer of the first 16 hex digits of a key (what FingerprintRecords
+// holds as key_prefixes); throws std::invalid_argument for a key that is not hex.
+std::int64_t key_prefix(std::string_view hex_key);
+
+// `text` as a JSON string literal, quotes included (control characters, quote
+// and backslash escaped; other UTF-8 passed through).
+std::string json_quote(std::string_view text);
+
 // The same keys as raw digests, for graphs too large to hold every key as a
 // string: node keys per node id, and per dataset id the key its readers see
 // (an input key; all zero for a dataset nobody produces, which validate() rejects).
