@@ -19,6 +19,7 @@
 #include "bindings.hpp"
 #include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/scheduler.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -46,17 +47,6 @@ constexpr std::array<const char*, 4> kActionNames = {"run", "reuse", "skip", "no
 constexpr std::array<const char*, 8> kReasonNames = {
     "not_stored",        "forced",     "not_cacheable", "cached",
     "outside_selection", "not_needed", "concept",       "upstream_concept"};
-
-// A list of str with one str object per distinct name (a list of 10k enum
-// members costs a Python object and a name lookup per entry).
-template <typename Enum, std::size_t N>
-nb::list names_list(const std::vector<Enum>& values, const std::array<const char*, N>& names) {
-  std::array<nb::str, N> strs;
-  for (std::size_t i = 0; i < N; ++i) strs[i] = nb::str(names[i]);
-  nb::list out;
-  for (const Enum value : values) out.append(strs[static_cast<std::size_t>(value)]);
-  return out;
-}
 
 }  // namespace
 
@@ -137,11 +127,27 @@ void declare_fingerprints(nb::module_& m) {
       .def_ro("reasons", &Plan::reasons, "Reason per node id.")
       .def_ro("to_run", &Plan::to_run, "Ids of the nodes to run, in topological order.")
       .def_prop_ro(
-          "action_names", [](const Plan& plan) { return names_list(plan.actions, kActionNames); },
+          "action_names",
+          [](const Plan& plan) {
+            return names_list(plan.actions, kActionNames.size(),
+                              [](Action a) { return kActionNames[static_cast<std::size_t>(a)]; });
+          },
           "Action names per node id: one shared str per action, no enum object per node.")
       .def_prop_ro(
-          "reason_names", [](const Plan& plan) { return names_list(plan.reasons, kReasonNames); },
-          "Reason names per node id (Python's names: 'concept' for a concept step).");
+          "reason_names",
+          [](const Plan& plan) {
+            return names_list(plan.reasons, kReasonNames.size(),
+                              [](Reason r) { return kReasonNames[static_cast<std::size_t>(r)]; });
+          },
+          "Reason names per node id (Python's names: 'concept' for a concept step).")
+      .def_prop_ro(
+          "initial_state_names",
+          [](const Plan& plan) {
+            return names_list(initial_states(plan), kNodeStateCount,
+                              [](NodeState s) { return to_string(s); });
+          },
+          "NodeState names the scheduler starts each node in: run -> pending, reuse -> "
+          "cached, skip -> excluded, not_started -> not_started.");
 
   m.def(
       "plan",

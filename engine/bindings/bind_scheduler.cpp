@@ -82,6 +82,19 @@ void declare_scheduler(nb::module_& m) {
           "Raises ValueError for lists of the wrong length or bad costs, StateError for an\n"
           "initial state other than the four above.")
       .def(
+          "__init__",
+          [](Scheduler* self, const Graph& graph, const Plan& plan, std::size_t max_concurrency,
+             std::optional<std::vector<std::uint32_t>> retries) {
+            SchedulerOptions options;
+            options.max_concurrency = max_concurrency;
+            if (retries) options.retries = std::move(*retries);
+            std::construct_at(self, graph, initial_states(plan), std::move(options));
+          },
+          nb::arg("graph"), nb::arg("plan"), nb::arg("max_concurrency") = 0,
+          nb::arg("retries") = nb::none(),
+          "Start a run of `plan` (from engine.plan): each node starts where its action puts\n"
+          "it (Plan.initial_state_names), with no state object per node crossing over.")
+      .def(
           "take_ready",
           [](Scheduler& self, std::int64_t limit) {
             return self.take_ready(limit < 0 ? std::numeric_limits<std::size_t>::max()
@@ -125,6 +138,13 @@ void declare_scheduler(nb::module_& m) {
       .def("state", &Scheduler::state, nb::arg("id"),
            "The state of node `id`; StateError if there is no such node.")
       .def("states", &Scheduler::states, "Every node's state, indexed by node id.")
+      .def(
+          "state_names",
+          [](const Scheduler& self) {
+            return names_list(self.states(), kNodeStateCount,
+                              [](NodeState s) { return to_string(s); });
+          },
+          "Every node's state name, indexed by node id (one shared str per state).")
       .def("attempts", &Scheduler::attempts, nb::arg("id"),
            "How many times node `id` was handed out; StateError if there is no such node.");
 }

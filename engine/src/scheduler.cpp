@@ -50,6 +50,27 @@ bool is_final(NodeState state) noexcept {
   return false;
 }
 
+NodeState initial_state(Action action) noexcept {
+  switch (action) {
+    case Action::run:
+      return NodeState::pending;
+    case Action::reuse:
+      return NodeState::cached;
+    case Action::skip:
+      return NodeState::excluded;
+    case Action::not_started:
+      return NodeState::not_started;
+  }
+  return NodeState::pending;  // unreachable: every Action is handled above
+}
+
+std::vector<NodeState> initial_states(const Plan& plan) {
+  std::vector<NodeState> states;
+  states.reserve(plan.actions.size());
+  for (const Action action : plan.actions) states.push_back(initial_state(action));
+  return states;
+}
+
 const char* to_string(NodeState state) noexcept {
   switch (state) {
     case NodeState::pending:

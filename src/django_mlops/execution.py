@@ -89,15 +89,15 @@ class Execution:
         self.states = list(plan.initial)
         self.attempts = [0] * len(self.nodes)
         self.running: dict[int, str] = {}
-        self.done = sum(1 for s in self.states if s in _FINAL)
-        self.scheduler = _engine.Scheduler(
-            pipeline.graph, plan.initial_states(), 0, [n.retries for n in self.nodes]
-        )
+        self.done = sum(map(_FINAL.__contains__, self.states))  # a C loop, not a generator
+        columns = pipeline.columns
+        self.scheduler = _engine.Scheduler(pipeline.graph, plan.engine_plan, 0, columns.retries)
         self.started = time.monotonic()
         self.cancelled = False
         # Per node id, looked up once per attempt in the hot loop.
-        self.inputs = [n.inputs for n in self.nodes]
-        self.funcs = [n.func or _concept_step for n in self.nodes]
+        self.inputs = columns.inputs
+        funcs = columns.funcs
+        self.funcs = [f or _concept_step for f in funcs] if None in funcs else funcs
         from .executors import TaskSpec
 
         self.task_spec = TaskSpec
@@ -287,10 +287,11 @@ class Execution:
 
     def final_states(self) -> list[str]:
         """Every node's final state; the scheduler knows about failure spread and cancels."""
-        states = [s._name_ for s in self.scheduler.states()]  # .name costs ~0.3 us per node
-        for node_id, state in enumerate(self.states):
-            if state == "cancelled":  # stopped while running: the scheduler still says running
-                states[node_id] = "cancelled"
+        states: list[str] = self.scheduler.state_names()
+        if "cancelled" in self.states:
+            for node_id, state in enumerate(self.states):
+                if state == "cancelled":  # stopped while running: the scheduler says running
+                    states[node_id] = "cancelled"
         return states
 
     def status(self, states: Sequence[str]) -> str:

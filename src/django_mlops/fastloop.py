@@ -216,12 +216,11 @@ def _run_batches(
     next_flush = monotonic() + flush_seconds
     try:
         while not ex.cancelled:
-            ids = finished_ids[:]
+            ready = succeed_and_take(finished_ids)  # copied into the engine's own vector
             finished_ids.clear()
-            ready = succeed_and_take(ids)
             if not ready:
                 break  # nothing runs between batches here: no ready node means all are final
-            for position, node_id in enumerate(ready):
+            for node_id in ready:
                 node = nodes[node_id]
                 if node.timeout is not None:
                     report()
@@ -268,7 +267,7 @@ def _run_batches(
                     continue
                 except BaseException:
                     report()
-                    _interrupted(ex, node_id, attempt, ready[position + 1 :])
+                    _interrupted(ex, node_id, attempt, ready[ready.index(node_id) + 1 :])
                     raise
                 outputs = node.outputs
                 events = context.events
@@ -344,7 +343,7 @@ def _run_batches(
                     succeeded = 0
                     recorder.flush()
                     if not ex.cancelled and recorder.cancel_requested():
-                        for other in ready[position + 1 :]:
+                        for other in ready[ready.index(node_id) + 1 :]:
                             states[other] = "cancelled"
                         ex.cancel()
                         return

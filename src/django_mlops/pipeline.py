@@ -31,7 +31,7 @@ from .errors import PipelineError, UnknownParamError
 if TYPE_CHECKING:
     from .runner import AnyRun
 
-__all__ = ["Node", "Pipeline", "all_registered", "registered"]
+__all__ = ["Node", "NodeColumns", "Pipeline", "all_registered", "registered"]
 
 PARAM_PREFIX = "params:"
 
@@ -127,6 +127,17 @@ def _register(pipeline: Pipeline) -> None:
         _registry[pipeline.name] = pipeline
 
 
+@dataclass(frozen=True)
+class NodeColumns:
+    """A pipeline's per-node fields as lists indexed by node id (``Pipeline.columns``)."""
+
+    names: list[str]
+    inputs: list[tuple[str, ...]]
+    funcs: list[Callable[..., Any] | None]  # None for a concept step
+    retries: list[int]
+    cacheable: list[bool]
+
+
 class Pipeline:
     """A named DAG of nodes with default parameters.
 
@@ -147,6 +158,7 @@ class Pipeline:
         self.graph = _engine.Graph()
         self._nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
+        self._columns: NodeColumns | None = None
         _register(self)
 
     def __repr__(self) -> str:
@@ -156,6 +168,25 @@ class Pipeline:
     def nodes(self) -> list[Node]:
         """The nodes in declaration order (which is also their engine id order)."""
         return list(self._nodes)
+
+    @property
+    def columns(self) -> NodeColumns:
+        """Per-node fields as lists indexed by node id, made once per definition.
+
+        Every run reads these for all nodes; a pipeline run many times in one
+        process (a worker, a notebook) builds them once, not per run.
+        """
+        columns = self._columns
+        if columns is None:
+            nodes = self._nodes
+            columns = self._columns = NodeColumns(
+                names=[n.name for n in nodes],
+                inputs=[n.inputs for n in nodes],
+                funcs=[n.func for n in nodes],
+                retries=[n.retries for n in nodes],
+                cacheable=[n.cache for n in nodes],
+            )
+        return columns
 
     def __getitem__(self, name: str) -> Node:
         try:
@@ -299,6 +330,7 @@ class Pipeline:
         )
         self._nodes.append(stored)
         self._by_name[stored.name] = stored
+        self._columns = None
         return stored
 
     def validate(self) -> None:

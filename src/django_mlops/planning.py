@@ -26,14 +26,6 @@ __all__ = [
     "resolve_params",
 ]
 
-# Engine plan action -> the scheduler's starting state (also the first recorded state).
-_INITIAL_STATE = {
-    "run": "pending",
-    "reuse": "cached",
-    "skip": "excluded",
-    "not_started": "not_started",
-}
-
 _REASON_WORDS = {
     "forced": "caching turned off for this run",
     "not_cacheable": "the node has cache=False",
@@ -71,26 +63,23 @@ def param_digest(value: Any) -> str:
     return str(_engine.sha256_hex(text))
 
 
-def code_hashes(nodes: Sequence[Node]) -> list[str]:
-    """One code hash per node; concept steps hash to "".
+def code_hashes(funcs: Sequence[Callable[..., Any] | None]) -> list[str]:
+    """One code hash per node function; concept steps (``None``) hash to "".
 
-    Cached per function for this call only: a helper module reloaded between runs
-    must change the hash of an unchanged node function that uses it.
+    Computed per distinct function for this call only: a helper module reloaded
+    between runs must change the hash of an unchanged node function that uses it.
     """
     from .codehash import code_hash
 
-    cache: dict[int, str] = {}
-    hashes = []
-    for node in nodes:
-        func = node.func
-        if func is None:
-            hashes.append("")
-            continue
-        digest = cache.get(id(func))
-        if digest is None:
-            digest = cache[id(func)] = code_hash(func)
-        hashes.append(digest)
-    return hashes
+    try:
+        # Functions hash by identity: one code_hash per distinct function, then a
+        # C-level map over the nodes (10k nodes often share a handful of functions).
+        digest_of: dict[Any, str] = {f: code_hash(f) for f in dict.fromkeys(funcs) if f is not None}
+    except TypeError:  # an unhashable callable object: by identity instead
+        by_id = {id(f): code_hash(f) for f in funcs if f is not None}
+        return [by_id[id(f)] if f is not None else "" for f in funcs]
+    digest_of[None] = ""
+    return list(map(digest_of.__getitem__, funcs))
 
 
 @dataclass(slots=True)
@@ -116,10 +105,11 @@ class RunPlan:
     # engine; empty for an unrecorded plan (no fingerprints).
     key_prefixes: list[int]
     input_keys_json: list[str]
-    initial: list[str]  # NodeState names
+    initial: list[str]  # NodeState names the scheduler starts each node in
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
     order: list[int]  # topological order of node ids
+    engine_plan: Any = None  # the engine's Plan, which a Scheduler starts from
 
     @property
     def input_keys(self) -> list[dict[str, str]]:
@@ -131,12 +121,6 @@ class RunPlan:
             ]
             self._input_keys = cached
         return cached
-
-    def initial_states(self) -> list[Any]:
-        """The engine NodeState values for the scheduler."""
-        states = _engine.NodeState
-        members = {name: getattr(states, name) for name in set(self.initial)}
-        return [members[name] for name in self.initial]
 
 
 def explain_rerun(
@@ -187,7 +171,7 @@ def make_plan(
     nodes = pipeline.nodes
     graph = pipeline.graph
     if fingerprints:
-        hashes = code_hashes(nodes)
+        hashes = code_hashes(pipeline.columns.funcs)
         digests = {name: param_digest(value) for name, value in resolved.items()}
         keys, key_prefixes, input_keys_json = _engine.fingerprint_records(graph, hashes, digests)
     else:
@@ -203,7 +187,7 @@ def make_plan(
         graph,
         keys,
         stored,
-        [n.cache for n in nodes],
+        pipeline.columns.cacheable,
         only=list(only),
         from_nodes=list(from_nodes),
         to_nodes=list(to_nodes),
@@ -213,7 +197,7 @@ def make_plan(
     # Names straight from the engine (one shared str per name) and mapped with C
     # loops: these lists have one entry per node, and an unrecorded 10k-node run
     # costs well under a microsecond per node in all.
-    initial = list(map(_INITIAL_STATE.__getitem__, plan.action_names))
+    initial = plan.initial_state_names
     reasons = plan.reason_names
     words = _REASON_WORDS if previous_tasks is not None else _FIRST_RUN_WORDS
     details = list(map(words.__getitem__, reasons))
@@ -228,6 +212,7 @@ def make_plan(
         reasons=reasons,
         details=details,
         order=list(graph.topological_order()),
+        engine_plan=plan,
     )
     if previous_tasks is not None and "not_stored" in reasons:
         rerun = [i for i, reason in enumerate(reasons) if reason == "not_stored"]

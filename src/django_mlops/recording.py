@@ -471,7 +471,10 @@ class Recorder:
         run.finished_at = finished
         if run.started_at is not None:
             run.duration = (finished - run.started_at).total_seconds()
-        failed = [self.pipeline.nodes[i].name for i, s in enumerate(states) if s == "failed"]
+        failed = []
+        if "failed" in states:
+            names = self.pipeline.columns.names
+            failed = [names[i] for i, s in enumerate(states) if s == "failed"]
         if failed:
             run.error = f"failed: {', '.join(failed)}"
         run.save(update_fields=["status", "finished_at", "duration", "error"])

@@ -173,7 +173,7 @@ def insert_task_rows(
             texts.append((node_id, row[_OUTPUTS + 1 :]))
     pick = itemgetter(*row_order) if len(row_order) > 1 else (lambda c: [c[row_order[0]]])
     columns: list[Sequence[Any]] = [
-        pick([node.name for node in plan.pipeline.nodes]),
+        pick(plan.pipeline.columns.names),
         pick(plan.code_hashes),
         pick(plan.keys),
         pick(plan.key_prefixes),

@@ -22,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
 
 namespace mlops {
@@ -42,6 +43,12 @@ enum class NodeState : std::uint8_t {
 
 bool is_final(NodeState state) noexcept;
 const char* to_string(NodeState state) noexcept;
+inline constexpr std::size_t kNodeStateCount = 11;
+
+// Where a plan's action starts a node: run -> pending, reuse -> cached,
+// skip -> excluded, not_started -> not_started.
+NodeState initial_state(Action action) noexcept;
+std::vector<NodeState> initial_states(const Plan& plan);
 
 struct SchedulerOptions {
   std::size_t max_concurrency = 0;     // nodes running at once; 0 means no limit
