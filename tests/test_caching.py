@@ -6,6 +6,7 @@ import importlib
 import shutil
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -97,6 +98,26 @@ def test_same_code_under_other_output_names_is_not_reused() -> None:
     assert fixtures.calls() == ["load"] and run.output("frame") == [1, 2, 3]
     again = first.run(executor="inline")  # same outputs as stored: reused across runs
     assert again.tasks["load"].state == "cached"
+
+
+def draw() -> int:
+    """A node whose output changes from one execution to the next."""
+    return time.perf_counter_ns()
+
+
+def test_latest_outputs_of_a_key_are_reused() -> None:
+    # The same key executed again (--no-cache) with other bytes: later runs
+    # reuse the latest outputs, and the cached task's row names them.
+    p = Pipeline("latest_outputs")
+    p.node(outputs="value", name="draw")(draw)
+    first = p.run(executor="inline")
+    forced = p.run(executor="inline", no_cache=True)
+    assert first.output("value") != forced.output("value")
+    assert forced.tasks["draw"].key == first.tasks["draw"].key
+    cached = p.run(executor="inline")
+    assert cached.tasks["draw"].state == "cached"
+    assert cached.output("value") == forced.output("value")
+    assert cached.tasks["draw"].outputs == forced.tasks["draw"].outputs
 
 
 HELPER = """

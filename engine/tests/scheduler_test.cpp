@@ -65,6 +65,18 @@ SchedulerOptions costs(std::vector<double> per_node) {
   return options;
 }
 
+TEST(Scheduler, PlanActionsGiveInitialStates) {
+  EXPECT_EQ(mlops::initial_state(mlops::Action::run), S::pending);
+  EXPECT_EQ(mlops::initial_state(mlops::Action::reuse), S::cached);
+  EXPECT_EQ(mlops::initial_state(mlops::Action::skip), S::excluded);
+  EXPECT_EQ(mlops::initial_state(mlops::Action::not_started), S::not_started);
+  mlops::Plan plan;
+  plan.actions = {mlops::Action::reuse, mlops::Action::run, mlops::Action::not_started};
+  EXPECT_EQ(mlops::initial_states(plan), (std::vector<S>{S::cached, S::pending, S::not_started}));
+  // Every state has a name, and kNodeStateCount covers them all.
+  EXPECT_STREQ(mlops::to_string(static_cast<S>(mlops::kNodeStateCount - 1)), "excluded");
+}
+
 TEST(Scheduler, DiamondRunsInDependencyOrder) {
   const Graph graph = diamond();
   Scheduler s(graph, all(4, S::pending));

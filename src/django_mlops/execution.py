@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _engine
 from .errors import NodeOutputError
@@ -97,7 +97,10 @@ class Execution:
         # Per node id, looked up once per attempt in the hot loop.
         self.inputs = columns.inputs
         funcs = columns.funcs
-        self.funcs = [f or _concept_step for f in funcs] if None in funcs else funcs
+        # Read-only here: the lists belong to the pipeline and serve every run.
+        self.funcs: list[Callable[..., Any]] = (
+            [f or _concept_step for f in funcs] if None in funcs else cast(Any, funcs)
+        )
         from .executors import TaskSpec
 
         self.task_spec = TaskSpec

@@ -49,7 +49,19 @@ class RunHistory:
         succeeded: set[str] = set()
         prefixes = sorted({key_prefix(k) for k in wanted})
         for chunk in _chunks(prefixes):
-            found = TaskRun.objects.filter(key_prefix__in=chunk, state="succeeded").order_by()
+            # One row per distinct (key, node, outputs), the latest: a key run many
+            # times (with --no-cache, or by many pipelines) is read once per outputs
+            # it produced, not once per run. Nodes may share a key (same code on the
+            # same inputs) under other output names. In id order, so that the latest
+            # outputs of a (key, dataset) win.
+            matching = TaskRun.objects.filter(state="succeeded", key_prefix__in=chunk)
+            latest = (
+                matching.order_by()
+                .values("key_prefix", "node", "outputs")
+                .annotate(last=Max("id"))
+                .values("last")
+            )
+            found = TaskRun.objects.filter(id__in=latest).order_by("id")
             for key, produced in found.values_list("key", "outputs"):
                 if key not in wanted:  # another key with the same first 8 bytes
                     continue

@@ -208,10 +208,15 @@ class TaskRun(models.Model):
             models.UniqueConstraint(fields=["run", "node"], name="mlops_taskrun_run_node_uniq")
         ]
         indexes = [
-            # Cache lookups: "has a node with this key succeeded before?" An 8-byte
-            # integer costs a fraction of 64 hex digits to keep in a B-tree; the full
-            # key is compared on the few rows a prefix finds.
-            models.Index(fields=["key_prefix"], name="mlops_taskrun_key_prefix_idx"),
+            # Cache lookups: "has a node with this key succeeded before?" Only
+            # succeeded tasks are indexed (a cached task reuses, it stores nothing
+            # new), and an 8-byte integer is cheaper to keep than 64 hex digits;
+            # the full key is compared on the few rows a prefix finds.
+            models.Index(
+                fields=["key_prefix"],
+                condition=models.Q(state="succeeded"),
+                name="mlops_taskrun_key_prefix_idx",
+            ),
             # A node's history ("why does it run again") is read through the run
             # (Run by pipeline, then unique (run, node)): no index on node alone.
         ]
