@@ -19,6 +19,7 @@ needs the whole graph: inputs that nobody produces.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from .runner import AnyRun
 
 __all__ = ["Node", "NodeColumns", "Pipeline", "all_registered", "registered"]
+
+# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
+_json_quote = json.encoder.encode_basestring_ascii
 
 PARAM_PREFIX = "params:"
 
@@ -136,6 +140,8 @@ class NodeColumns:
     funcs: list[Callable[..., Any] | None]  # None for a concept step
     retries: list[int]
     cacheable: list[bool]
+    # The first output's name as a JSON string ('' for none): records name outputs.
+    first_output_json: list[str]
 
 
 class Pipeline:
@@ -185,6 +191,7 @@ class Pipeline:
                 funcs=[n.func for n in nodes],
                 retries=[n.retries for n in nodes],
                 cacheable=[n.cache for n in nodes],
+                first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
             )
         return columns
 

@@ -21,7 +21,6 @@ A cached task's row names the outputs it reused.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
@@ -59,8 +58,6 @@ _SCALARS = (type(None), bool, int, str)
 _SCALAR_TEXT_MAX = 256
 _OUTPUTS = UPDATE_COLUMNS.index("outputs")
 _SHA256 = attrgetter("sha256")
-# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
-_quote = json.encoder.encode_basestring_ascii
 
 
 def epoch(value: Any) -> float | None:
@@ -380,8 +377,7 @@ class Recorder:
 
         Built with ``map`` over C functions: one text per node of a 10k-node run.
         """
-        nodes = self.pipeline.nodes
-        names = map(_quote, [nodes[i].outputs[0] for i in finished.ids])
+        names = map(self.pipeline.columns.first_output_json.__getitem__, finished.ids)
         ids = map(artifacts.__getitem__, map(_SHA256, finished.outputs))
         return list(map("{{{}: {}}}".format, names, ids))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter, sub
 from typing import Any
@@ -171,7 +171,12 @@ def insert_task_rows(
         outputs.append(outputs_text(row[_OUTPUTS], quoted))
         if any(row[_OUTPUTS + 1 :]):
             texts.append((node_id, row[_OUTPUTS + 1 :]))
-    pick = itemgetter(*row_order) if len(row_order) > 1 else (lambda c: [c[row_order[0]]])
+    if row_order == list(range(len(row_order))):  # ran in id order (chains, fan-outs)
+        pick: Callable[[Sequence[Any]], Sequence[Any]] = _same
+    elif len(row_order) > 1:
+        pick = itemgetter(*row_order)
+    else:
+        pick = lambda column: [column[row_order[0]]]  # noqa: E731
     columns: list[Sequence[Any]] = [
         pick(plan.pipeline.columns.names),
         pick(plan.code_hashes),
@@ -200,6 +205,10 @@ def insert_task_rows(
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", params)
     return row_order, texts
+
+
+def _same(column: Sequence[Any]) -> Sequence[Any]:
+    return column
 
 
 def write_texts(texts: Sequence[tuple[int, Sequence[Any]]], task_ids: Sequence[int]) -> None:
