@@ -142,6 +142,8 @@ class NodeColumns:
     cacheable: list[bool]
     # The first output's name as a JSON string ('' for none): records name outputs.
     first_output_json: list[str]
+    # One output, returned as is (not a tuple to unpack): the common case.
+    single_output: list[bool]
 
 
 class Pipeline:
@@ -192,6 +194,7 @@ class Pipeline:
                 retries=[n.retries for n in nodes],
                 cacheable=[n.cache for n in nodes],
                 first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
+                single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
             )
         return columns
 

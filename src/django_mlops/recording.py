@@ -445,8 +445,8 @@ class Recorder:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         state_only: list[list[Any]] = []
         known = self._states
-        for node_id in self.finished.ids:  # finished in the loop, not flushed yet
-            known[node_id] = "succeeded"
+        for row in self.finished.rows:  # finished in the loop, not flushed yet
+            known[row[0]] = "succeeded"
         # Buffered rows carry the state in ``known``: equal lists (the common
         # case, compared in C) leave nothing to settle.
         if list(states) != known:
@@ -459,8 +459,15 @@ class Recorder:
                     # Settled by the scheduler without running (upstream_failed, cancelled).
                     state_only.append([state, self.task_ids[node_id]])
                 known[node_id] = state
-        self.flush()
-        TableWriter(TaskRun, ("state",)).update(state_only)
+        # The last rows, the settled states and the run's status in one transaction:
+        # one commit (a sync to disk) instead of three, and no reader sees a
+        # finished run whose tasks are not all written.
+        with transaction.atomic():
+            self.flush()
+            TableWriter(TaskRun, ("state",)).update(state_only)
+            self._save_status(states, status)
+
+    def _save_status(self, states: Sequence[str], status: str) -> None:
         finished = _now()
         run = self.run
         run.status = status

@@ -26,7 +26,7 @@ from django.db import connection
 from .fastloop import FinishedColumns
 from .models import TaskRun
 from .planning import RunPlan
-from .sqlbatch import TableWriter, column_of
+from .sqlbatch import TableWriter, column_of, insert_values
 
 __all__ = [
     "HOST",
@@ -196,14 +196,11 @@ def insert_task_rows(
     ]
     params = list(zip(repeat(run_id), *columns, strict=False))
     table = connection.ops.quote_name(TaskRun._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(column_of(TaskRun, c)) for c in _INSERT_COLUMNS)
+    names = [column_of(TaskRun, c) for c in _INSERT_COLUMNS]
     # JSON columns are given as text; PostgreSQL needs the cast to jsonb spelled out.
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = ", ".join(
-        f"%s{json_cast}" if c in ("input_keys", "outputs") else "%s" for c in _INSERT_COLUMNS
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", params)
+    marks = [f"%s{json_cast}" if c in ("input_keys", "outputs") else "%s" for c in _INSERT_COLUMNS]
+    insert_values(table, names, marks, params)
     return row_order, texts
 
 
