@@ -15,7 +15,7 @@ leaves the node it interrupted ``cancelled`` with its attempt on record.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +206,7 @@ def _run_batches(
     # to the recorder as one tuple (``FinishedColumns.rows``), not a row object.
     add_finished = (recorder.finished if recorder is not None else FinishedColumns()).rows.append
     single = ex.plan.pipeline.columns.single_output
+    getters = ex.plan.pipeline.columns.input_getters
     scalars = recorder.scalars if recorder is not None else {}
     scalar_kinds = recorder.scalar_kinds if recorder is not None else frozenset()
     serialize_one: Callable[[Any], Any] = (
@@ -230,8 +231,13 @@ def _run_batches(
                 name = node.name
                 names = inputs[node_id]
                 try:
-                    # One input is the common case: a tuple, without a comprehension's frame.
-                    args = (values[names[0]],) if len(names) == 1 else [values[i] for i in names]
+                    # No comprehension (a frame per call): one input as a tuple, several
+                    # through the node's itemgetter, which returns them as a tuple.
+                    args: Sequence[Any]
+                    if len(names) == 1:
+                        args = (values[names[0]],)
+                    else:
+                        args = getters[node_id](values) if names else ()
                 except KeyError:
                     try:
                         args = ex.load_inputs(node)

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
@@ -131,6 +132,10 @@ def _register(pipeline: Pipeline) -> None:
         _registry[pipeline.name] = pipeline
 
 
+def _no_inputs(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class NodeColumns:
     """A pipeline's per-node fields as lists indexed by node id (``Pipeline.columns``)."""
@@ -144,6 +149,9 @@ class NodeColumns:
     first_output_json: list[str]
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
+    # For nodes with two or more inputs, an itemgetter that takes them (a tuple)
+    # from the run's values; for the others, a function giving ().
+    input_getters: list[Callable[[Mapping[str, Any]], tuple[Any, ...]]]
 
 
 class Pipeline:
@@ -195,6 +203,9 @@ class Pipeline:
                 cacheable=[n.cache for n in nodes],
                 first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
                 single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
+                input_getters=[
+                    itemgetter(*n.inputs) if len(n.inputs) > 1 else _no_inputs for n in nodes
+                ],
             )
         return columns
 
