@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -124,43 +125,71 @@ def repeats_for(nodes: int) -> int:
 
 
 def overhead(args: argparse.Namespace, peer_python: Path) -> list[Result]:
-    """Every framework on every shape and size; skips projected to exceed the budget."""
-    results: list[Result] = []
+    """Every framework on every shape and size; skips projected to exceed the budget.
+
+    Each case runs in ``--rounds`` fresh processes, the frameworks interleaved
+    round by round (ours, a peer, ..., then again), and the median of the rounds'
+    medians counts: a machine whose speed drifts over minutes (a shared VM's disk
+    and CPU) then slows every framework alike instead of whichever ran during the
+    slow minute. A case that takes longer than ``--round-seconds`` runs once.
+    """
     frameworks = [f for f in (*OURS, *PEERS) if f in args.frameworks]
+    results: list[Result] = []
     for shape in SHAPES:
-        for framework in frameworks:
-            python = Path(sys.executable) if framework in OURS else peer_python
-            last_us: float | None = None
-            failed = False
-            for nodes in args.sizes:
+        last_us: dict[str, float] = {}
+        failed: set[str] = set()
+        for nodes in args.sizes:
+            repeats = repeats_for(nodes)
+            cases: dict[str, Result] = {}
+            for framework in frameworks:
                 result = Result(framework, shape, nodes)
                 results.append(result)
-                repeats = repeats_for(nodes)
-                if last_us is not None:
-                    projected = last_us * 1e-6 * nodes * (repeats + 1)
+                if framework in last_us:
+                    projected = last_us[framework] * 1e-6 * nodes * (repeats + 1)
                     if projected > args.budget:
                         result.note = f"skipped: projected {projected:.0f} s > {args.budget:.0f} s"
                         continue
-                elif failed:
+                elif framework in failed:
                     result.note = "skipped: smaller size did not finish"
                     continue
-                outcome = run_case(
-                    python, framework, shape, nodes, repeats=repeats, timeout=args.budget
-                )
-                if isinstance(outcome, str):
-                    result.note = outcome
-                    failed = True
-                else:
-                    median = float(outcome["median_s"])  # type: ignore[arg-type]
+                cases[framework] = result
+            medians: dict[str, list[float]] = {f: [] for f in cases}
+            for round_number in range(args.rounds):
+                for framework, result in cases.items():
+                    if result.note or (round_number and _one_round(result, args)):
+                        continue
+                    python = Path(sys.executable) if framework in OURS else peer_python
+                    outcome = run_case(
+                        python, framework, shape, nodes, repeats=repeats, timeout=args.budget
+                    )
+                    if isinstance(outcome, str):
+                        result.note = outcome
+                        failed.add(framework)
+                        continue
                     bare = float(outcome["bare_call_s"])  # type: ignore[arg-type]
-                    result.median_s = median
+                    medians[framework].append(float(outcome["median_s"]) - bare * nodes)  # type: ignore[arg-type]
+                    result.median_s = statistics.median(medians[framework])
                     result.build_s = float(outcome["build_s"])  # type: ignore[arg-type]
-                    result.us_per_node = (median / nodes - bare) * 1e6
+                    result.us_per_node = result.median_s / nodes * 1e6
                     result.version = str(outcome["version"])
-                    last_us = result.us_per_node
-                shown = f"{result.us_per_node:.2f} us/node" if result.us_per_node else result.note
+            for framework, result in cases.items():
+                if result.us_per_node is not None and not result.note:
+                    last_us[framework] = result.us_per_node
+                rounds = len(medians[framework])
+                shown = (
+                    f"{result.us_per_node:.2f} us/node (median of {rounds} rounds)"
+                    if result.us_per_node is not None and not result.note
+                    else result.note
+                )
                 print(f"  {shape:<8}{nodes:>7}  {LABELS[framework]:<13} {shown}", flush=True)
     return results
+
+
+def _one_round(result: Result, args: argparse.Namespace) -> bool:
+    """Whether a case is too long to repeat in further rounds."""
+    return result.median_s is not None and result.median_s * (
+        repeats_for(result.nodes) + 1
+    ) > float(args.round_seconds)
 
 
 def threads(args: argparse.Namespace, peer_python: Path) -> list[tuple[str, float, float]]:
@@ -296,6 +325,15 @@ def main() -> None:
     parser.add_argument("--frameworks", nargs="+", default=[*OURS, *PEERS], choices=[*OURS, *PEERS])
     parser.add_argument(
         "--budget", type=float, default=180.0, help="seconds allowed per measurement"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="fresh processes per case, frameworks interleaved"
+    )
+    parser.add_argument(
+        "--round-seconds",
+        type=float,
+        default=20.0,
+        help="a case longer than this runs in one round only",
     )
     parser.add_argument("--sleep-nodes", type=int, default=500)
     parser.add_argument("--no-threads", action="store_true", help="skip the threads part")

@@ -445,8 +445,8 @@ class Recorder:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         state_only: list[list[Any]] = []
         known = self._states
-        for row in self.finished.rows:  # finished in the loop, not flushed yet
-            known[row[0]] = "succeeded"
+        for node_id in self.finished.ids:  # finished in the loop, not flushed yet
+            known[node_id] = "succeeded"
         # Buffered rows carry the state in ``known``: equal lists (the common
         # case, compared in C) leave nothing to settle.
         if list(states) != known:

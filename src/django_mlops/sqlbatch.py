@@ -20,7 +20,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
-__all__ = ["TableWriter", "column_of", "insert_values", "rows_by"]
+__all__ = ["TableWriter", "column_of", "insert_columns", "insert_values", "rows_by"]
 
 _UTC = dt.UTC
 # Epoch second -> "YYYY-MM-DD HH:MM:SS": task times of a run share few seconds.
@@ -185,26 +185,61 @@ def insert_values(
     AUTOINCREMENT ids follow it. Falls back to ``executemany`` where the number
     of parameters a statement may bind is unknown.
     """
-    if not rows:
+    _insert(
+        table,
+        columns,
+        placeholders,
+        len(rows),
+        lambda start, end: list(chain.from_iterable(rows[start:end])),
+        lambda: rows,
+        conflict,
+    )
+
+
+def insert_columns(
+    table: str, columns: Sequence[str], placeholders: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """``insert_values`` for rows given as columns: ``values`` has one list per column.
+
+    No tuple per row is kept: each statement's parameters are read across the
+    columns' slices. (10k row tuples alive at once are enough to set off garbage
+    collections that walk every object of the process.)
+    """
+
+    def flat(start: int, end: int) -> list[Any]:
+        return list(
+            chain.from_iterable(zip(*[column[start:end] for column in values], strict=True))
+        )
+
+    count = len(values[0]) if values else 0
+    _insert(table, columns, placeholders, count, flat, lambda: list(zip(*values, strict=True)))
+
+
+def _insert(
+    table: str,
+    columns: Sequence[str],
+    placeholders: Sequence[str],
+    count: int,
+    flat: Callable[[int, int], list[Any]],
+    rows: Callable[[], Sequence[Sequence[Any]]],
+    conflict: str = "",
+) -> None:
+    if not count:
         return
     group = "(" + ", ".join(placeholders) + ")"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     per = min(_ROWS_PER_STATEMENT, _parameter_limit() // max(len(columns), 1))
     with connection.cursor() as cursor:
         if per < 2:
-            cursor.executemany(f"{head}{group} {conflict}", rows)
+            cursor.executemany(f"{head}{group} {conflict}", rows())
             return
         execute = _raw_execute(cursor)
         full = f"{head}{', '.join([group] * per)} {conflict}"
-        whole = len(rows) - len(rows) % per
+        whole = count - count % per
         for start in range(0, whole, per):
-            execute(full, list(chain.from_iterable(rows[start : start + per])))
-        if whole < len(rows):
-            rest = rows[whole:]
-            execute(
-                f"{head}{', '.join([group] * len(rest))} {conflict}",
-                list(chain.from_iterable(rest)),
-            )
+            execute(full, flat(start, start + per))
+        if whole < count:
+            execute(f"{head}{', '.join([group] * (count - whole))} {conflict}", flat(whole, count))
 
 
 def _raw_execute(cursor: Any) -> Callable[[str, list[Any]], Any]:

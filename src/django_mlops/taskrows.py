@@ -17,7 +17,6 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
 from operator import itemgetter, sub
 from typing import Any
 
@@ -26,7 +25,7 @@ from django.db import connection
 from .fastloop import FinishedColumns
 from .models import TaskRun
 from .planning import RunPlan
-from .sqlbatch import TableWriter, column_of, insert_values
+from .sqlbatch import TableWriter, column_of, insert_columns
 
 __all__ = [
     "HOST",
@@ -194,13 +193,12 @@ def insert_task_rows(
         pids,
         outputs,
     ]
-    params = list(zip(repeat(run_id), *columns, strict=False))
     table = connection.ops.quote_name(TaskRun._meta.db_table)
     names = [column_of(TaskRun, c) for c in _INSERT_COLUMNS]
     # JSON columns are given as text; PostgreSQL needs the cast to jsonb spelled out.
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
     marks = [f"%s{json_cast}" if c in ("input_keys", "outputs") else "%s" for c in _INSERT_COLUMNS]
-    insert_values(table, names, marks, params)
+    insert_columns(table, names, marks, [[run_id] * len(row_order), *columns])
     return row_order, texts
 
 
