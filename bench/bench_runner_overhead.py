@@ -7,7 +7,7 @@ For every shape, size and ``record`` setting a fresh subprocess is started with
 the standalone settings and a temporary ``MLOPS_HOME`` (its own SQLite file and
 artifact folder), builds the pipeline, runs it once to warm up, then ``repeats``
 times with ``no_cache=True`` (every node executes and, when recorded, writes its
-TaskRun and TaskOutput rows). The figure is the median wall time of a whole
+TaskRun row, its outputs on it). The figure is the median wall time of a whole
 ``run()`` (planning, records, environment capture included) divided by the node
 count; the CPU time of the process (``time.process_time``) is shown beside it,
 as it moves less when other work shares the machine. Shapes:

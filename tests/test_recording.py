@@ -104,6 +104,26 @@ def test_recording_is_batched() -> None:
     assert len(queries) < 40, [q["sql"][:80] for q in queries]
 
 
+def test_large_runs_are_written_in_several_statements() -> None:
+    # More task rows than one multi-row INSERT takes (1,000): full statements and
+    # a shorter last one, ids in the order the tasks ran, every output named.
+    p = Pipeline("many_rows")
+    p.node(outputs="seed", name="seed")(fixtures.load)
+    for i in range(2345):
+        p.node(inputs=["seed"], outputs=f"d{i}", name=f"n{i}")(fixtures.chain_step)
+    run = p.run(executor="inline")
+    rows = list(run.task_runs.order_by("id").values_list("id", "node", "state", "outputs"))
+    assert len(rows) == 2346 and {state for _, _, state, _ in rows} == {"succeeded"}
+    assert [i for i, *_ in rows] == list(range(rows[0][0], rows[0][0] + 2346))
+    assert rows[0][1] == "seed" and all(
+        set(out) == {node.replace("n", "d", 1)} for _, node, _, out in rows[1:]
+    )
+    assert run.output("d2344") == fixtures.chain_step(fixtures.load())
+    again = p.run(executor="inline")
+    assert {t.state for t in again.tasks.values()} == {"cached"}
+    assert again.tasks["n2344"].outputs == run.tasks["n2344"].outputs
+
+
 def test_logged_artifacts_are_stored_and_verified() -> None:
     from django_mlops.artifacts import ArtifactStore
     from django_mlops.models import LoggedArtifact

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from . import capture as capturing
@@ -209,7 +210,6 @@ def _run_batches(
     add_id, add_attempt, add_started = done.ids.append, done.attempts.append, done.started.append
     add_finished, add_output = done.finished.append, done.outputs.append
     single = ex.plan.pipeline.columns.single_output
-    getters = ex.plan.pipeline.columns.input_getters
     scalars = recorder.scalars if recorder is not None else {}
     scalar_kinds = recorder.scalar_kinds if recorder is not None else frozenset()
     serialize_one: Callable[[Any], Any] = (
@@ -235,12 +235,14 @@ def _run_batches(
                 names = inputs[node_id]
                 try:
                     # No comprehension (a frame per call): one input as a tuple, several
-                    # through the node's itemgetter, which returns them as a tuple.
+                    # through an itemgetter, which returns them as a tuple. Made per
+                    # call, not kept per node: 10k long-lived objects would set off
+                    # garbage collections that walk every object of the process.
                     args: Sequence[Any]
                     if len(names) == 1:
                         args = (values[names[0]],)
                     else:
-                        args = getters[node_id](values) if names else ()
+                        args = itemgetter(*names)(values) if names else ()
                 except KeyError:
                     try:
                         args = ex.load_inputs(node)

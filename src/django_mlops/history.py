@@ -6,14 +6,17 @@ planning a 10k-node run costs a few queries, not one per node.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Max
 
 from ._engine import key_prefix
 from .models import TaskRun
 from .planning import PreviousTask
+from .sqlbatch import column_of, parameter_limit
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -38,36 +41,31 @@ class RunHistory:
     def stored_keys(self, keys: Sequence[str]) -> set[str]:
         """The keys (one per node id) whose node's outputs are all stored.
 
-        Looked up by key through the key-prefix index, not by pipeline: the same
-        code on the same inputs is reusable wherever it ran. A key says nothing
-        about output names, so every output must be there under its dataset name.
-        A succeeded TaskRun names its outputs in the same write as its state.
+        Looked up by key through the key-prefix index (succeeded tasks only), not
+        by pipeline: the same code on the same inputs is reusable wherever it ran.
+        A key says nothing about output names, so every output must be there under
+        its dataset name. A succeeded TaskRun names its outputs in the same write as
+        its state. Rows come in id order, so the latest outputs of a (key, dataset)
+        win; each distinct outputs text is parsed once, all in one decoder call.
         """
         nodes = self.pipeline.nodes
         outputs = self.stored_outputs
-        wanted = {k for k in keys if k}
-        succeeded: set[str] = set()
+        wanted = set(keys)
+        wanted.discard("")
+        found: list[tuple[str, str]] = []
         prefixes = sorted({key_prefix(k) for k in wanted})
-        for chunk in _chunks(prefixes):
-            # One row per distinct (key, node, outputs), the latest: a key run many
-            # times (with --no-cache, or by many pipelines) is read once per outputs
-            # it produced, not once per run. Nodes may share a key (same code on the
-            # same inputs) under other output names. In id order, so that the latest
-            # outputs of a (key, dataset) win.
-            matching = TaskRun.objects.filter(state="succeeded", key_prefix__in=chunk)
-            latest = (
-                matching.order_by()
-                .values("key_prefix", "node", "outputs")
-                .annotate(last=Max("id"))
-                .values("last")
-            )
-            found = TaskRun.objects.filter(id__in=latest).order_by("id")
-            for key, produced in found.values_list("key", "outputs"):
-                if key not in wanted:  # another key with the same first 8 bytes
-                    continue
-                succeeded.add(key)
-                for dataset, artifact_id in (produced or {}).items():
-                    outputs[(key, dataset)] = int(artifact_id)
+        size = max(_IN_CHUNK, parameter_limit() - 1)
+        for chunk in (prefixes[i : i + size] for i in range(0, len(prefixes), size)):
+            for key, text in _succeeded_outputs(chunk):
+                if key in wanted:  # not another key with the same first 8 bytes
+                    found.append((key, text))
+        distinct = list(dict.fromkeys(text for _, text in found))
+        parsed = dict(zip(distinct, json.loads("[" + ",".join(distinct) + "]"), strict=True))
+        succeeded: set[str] = set()
+        for key, text in found:
+            succeeded.add(key)
+            for dataset, artifact_id in parsed[text].items():
+                outputs[(key, dataset)] = int(artifact_id)
         return {
             key
             for node, key in zip(nodes, keys, strict=True)
@@ -87,3 +85,24 @@ class RunHistory:
             node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
             for node, code_hash, key, input_keys, params in found
         }
+
+
+def _succeeded_outputs(prefixes: Sequence[int]) -> list[tuple[str, str]]:
+    """(key, outputs as JSON text) of the succeeded tasks with these key prefixes, by id.
+
+    Raw SQL: the ORM would decode every outputs value through the field's
+    converters, a Python call per row, where one decoder call does them all.
+    """
+    table = connection.ops.quote_name(TaskRun._meta.db_table)
+    key, prefix, state, pk = (column_of(TaskRun, f) for f in ("key", "key_prefix", "state", "id"))
+    produced = column_of(TaskRun, "outputs")
+    if connection.vendor == "postgresql":
+        produced += "::text"
+    marks = ", ".join(["%s"] * len(prefixes))
+    sql = (
+        f"SELECT {key}, {produced} FROM {table} "
+        f"WHERE {state} = %s AND {prefix} IN ({marks}) ORDER BY {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["succeeded", *prefixes])
+        return [(k, text or "{}") for k, text in cursor.fetchall()]

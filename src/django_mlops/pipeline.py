@@ -24,7 +24,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
@@ -132,10 +131,6 @@ def _register(pipeline: Pipeline) -> None:
         _registry[pipeline.name] = pipeline
 
 
-def _no_inputs(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    return ()
-
-
 @dataclass(frozen=True)
 class NodeColumns:
     """A pipeline's per-node fields as lists indexed by node id (``Pipeline.columns``)."""
@@ -149,9 +144,6 @@ class NodeColumns:
     first_output_json: list[str]
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
-    # For nodes with two or more inputs, an itemgetter that takes them (a tuple)
-    # from the run's values; for the others, a function giving ().
-    input_getters: list[Callable[[Mapping[str, Any]], tuple[Any, ...]]]
 
 
 class Pipeline:
@@ -203,9 +195,6 @@ class Pipeline:
                 cacheable=[n.cache for n in nodes],
                 first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
                 single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
-                input_getters=[
-                    itemgetter(*n.inputs) if len(n.inputs) > 1 else _no_inputs for n in nodes
-                ],
             )
         return columns
 

@@ -218,8 +218,10 @@ def make_plan(
         rerun = [i for i, reason in enumerate(reasons) if reason == "not_stored"]
         previous = previous_tasks([nodes[i].name for i in rerun])
         for i in rerun:
+            before = previous.get(nodes[i].name)
+            if before is None:  # never ran: nothing to compare, no input keys to parse
+                details[i] = "first run"
+                continue
             input_keys = json.loads(input_keys_json[i]) if input_keys_json else {}
-            details[i] = explain_rerun(
-                nodes[i], hashes[i], input_keys, resolved, previous.get(nodes[i].name)
-            )
+            details[i] = explain_rerun(nodes[i], hashes[i], input_keys, resolved, before)
     return run_plan

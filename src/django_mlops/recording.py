@@ -157,19 +157,29 @@ class Recorder:
         return int(run.pk)
 
     def _find_reused(self, plan: RunPlan) -> None:
-        """Note the stored artifact of every output of the nodes the plan reuses."""
-        if "cached" not in plan.initial:
+        """Note the stored artifact of every output of the nodes the plan reuses.
+
+        A reused task's row names those outputs too; for the common one-output
+        node its JSON text is put together from the pipeline's quoted name.
+        """
+        initial = plan.initial
+        if "cached" not in initial:
             return
-        for node in plan.pipeline.nodes:
-            if plan.initial[node.id] != "cached":
-                continue
-            pairs = []
-            for dataset in node.outputs:
-                artifact_id = self.history.stored_outputs.get((plan.keys[node.id], dataset))
-                if artifact_id is not None:  # a missing one is reported when a consumer needs it
-                    self._reused[dataset] = artifact_id
-                    pairs.append((dataset, artifact_id))
-            self._cached_outputs[node.id] = outputs_text(pairs, self._quoted)
+        stored, keys, nodes = self.history.stored_outputs, plan.keys, plan.pipeline.nodes
+        first_json = plan.pipeline.columns.first_output_json
+        reused, texts = self._reused, self._cached_outputs
+        for node_id in [i for i, state in enumerate(initial) if state == "cached"]:
+            key, datasets = keys[node_id], nodes[node_id].outputs
+            if len(datasets) == 1:
+                artifact_id = stored.get((key, datasets[0]))
+                if artifact_id is not None:
+                    reused[datasets[0]] = artifact_id
+                    texts[node_id] = f"{{{first_json[node_id]}: {artifact_id}}}"
+                    continue
+            # Several outputs (a missing one is reported when a consumer needs it).
+            pairs = [(d, stored[(key, d)]) for d in datasets if (key, d) in stored]
+            reused.update(pairs)
+            texts[node_id] = outputs_text(pairs, self._quoted)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""

@@ -20,7 +20,14 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
-__all__ = ["TableWriter", "column_of", "insert_columns", "insert_values", "rows_by"]
+__all__ = [
+    "TableWriter",
+    "column_of",
+    "insert_columns",
+    "insert_values",
+    "parameter_limit",
+    "rows_by",
+]
 
 _UTC = dt.UTC
 # Epoch second -> "YYYY-MM-DD HH:MM:SS": task times of a run share few seconds.
@@ -157,7 +164,7 @@ _ROWS_PER_STATEMENT = 1000
 _POSTGRES_PARAMETERS = 65535
 
 
-def _parameter_limit() -> int:
+def parameter_limit() -> int:
     """How many parameters one statement may bind on this connection (0: unknown)."""
     if connection.vendor == "postgresql":
         return _POSTGRES_PARAMETERS
@@ -228,7 +235,7 @@ def _insert(
         return
     group = "(" + ", ".join(placeholders) + ")"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    per = min(_ROWS_PER_STATEMENT, _parameter_limit() // max(len(columns), 1))
+    per = min(_ROWS_PER_STATEMENT, parameter_limit() // max(len(columns), 1))
     with connection.cursor() as cursor:
         if per < 2:
             cursor.executemany(f"{head}{group} {conflict}", rows())
