@@ -140,40 +140,23 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
     # loop rather than around every call: two context-variable calls fewer per
     # node. With it, user callbacks run between nodes and must not see a task.
     context = TaskContext(ex.run_id, "", 0, [])
-    run_token = None if ex.on_event is not None else set_current(context)
+    per_node = ex.on_event is not None
+    run_token = None if per_node else set_current(context)
+    # The output capture likewise: routers installed once per run, and the
+    # capture current for the whole loop unless callbacks run between nodes.
+    capture = capturing.Capture()
+    if ex.recorder is not None:
+        capturing.install()
+    capture_token = None if per_node or ex.recorder is None else capturing.enter(capture)
     try:
-        _loop(ex, flush_seconds, succeed_and_take, finished_ids, context, run_token is None)
+        _run_batches(ex, flush_seconds, succeed_and_take, finished_ids, context, per_node, capture)
     finally:
+        if capture_token is not None:
+            capturing.leave(capture_token)
         if run_token is not None:
             reset_current(run_token)
         if finished_ids:  # an exception left successes unreported: the runner reads states
             succeed_and_take(finished_ids, 0)
-
-
-def _loop(
-    ex: Execution,
-    flush_seconds: float,
-    succeed_and_take: Callable[..., list[int]],
-    finished_ids: list[int],
-    context: TaskContext,
-    per_node: bool,
-) -> None:
-    """``run_inline``'s body; ``finished_ids`` holds the successes not yet reported.
-
-    ``per_node``: make ``context`` (and, recorded, the output capture) current
-    around each call; else they are current for the whole loop.
-    """
-    capture = capturing.Capture()
-    recorder = ex.recorder
-    if recorder is not None:
-        # Routers installed once per run; per task at most the context variable changes.
-        capturing.install()
-    token = None if per_node or recorder is None else capturing.enter(capture)
-    try:
-        _run_batches(ex, flush_seconds, succeed_and_take, finished_ids, context, per_node, capture)
-    finally:
-        if token is not None:
-            capturing.leave(token)
 
 
 def _run_batches(
@@ -186,6 +169,10 @@ def _run_batches(
     capture: capturing.Capture,
 ) -> None:
     """Take ready nodes from the scheduler a batch at a time and run them here.
+
+    ``finished_ids`` holds the successes not yet reported. ``per_node``: make
+    ``context`` (and, recorded, ``capture``) current around each call; else
+    ``run_inline`` made them current for the whole loop.
 
     One function on purpose: at 10k no-op nodes each attribute lookup or call
     hoisted out of the per-node body is measurable.
