@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 
 import pytest
+
 from django_mlops._engine import Graph, NodeState, Scheduler, StateError
 
 STATE_NAMES = [
