@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Max
 
-from ._engine import key_prefix
 from .models import TaskRun
 from .planning import PreviousTask
 from .sqlbatch import column_of, parameter_limit
@@ -27,10 +26,6 @@ __all__ = ["RunHistory"]
 _IN_CHUNK = 900
 
 
-def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
-
-
 class RunHistory:
     """Reads of the store for one pipeline; ``stored_outputs`` is filled by ``stored_keys``."""
 
@@ -38,8 +33,10 @@ class RunHistory:
         self.pipeline = pipeline
         self.stored_outputs: dict[tuple[str, str], int] = {}  # (key, dataset) -> artifact id
 
-    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+    def stored_keys(self, keys: Sequence[str], key_prefixes: Sequence[int]) -> set[str]:
         """The keys (one per node id) whose node's outputs are all stored.
+
+        ``key_prefixes`` are the keys' indexed prefixes, as the engine gave them.
 
         Looked up by key through the key-prefix index (succeeded tasks only), not
         by pipeline: the same code on the same inputs is reusable wherever it ran.
@@ -53,7 +50,7 @@ class RunHistory:
         wanted = set(keys)
         wanted.discard("")
         found: list[tuple[str, str]] = []
-        prefixes = sorted({key_prefix(k) for k in wanted})
+        prefixes = sorted({p for k, p in zip(keys, key_prefixes, strict=True) if k})
         size = max(_IN_CHUNK, parameter_limit() - 1)
         for chunk in (prefixes[i : i + size] for i in range(0, len(prefixes), size)):
             for key, text in _succeeded_outputs(chunk):

@@ -109,18 +109,7 @@ class RunPlan:
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
     order: list[int]  # topological order of node ids
-    engine_plan: Any = None  # the engine's Plan, which a Scheduler starts from
-
-    @property
-    def input_keys(self) -> list[dict[str, str]]:
-        """Per node id, {input dataset: its key}; built on first use (recorded runs only)."""
-        cached: list[dict[str, str]] | None = getattr(self, "_input_keys", None)
-        if cached is None:
-            cached = [json.loads(text) for text in self.input_keys_json] or [
-                {} for _ in self.pipeline.nodes
-            ]
-            self._input_keys = cached
-        return cached
+    engine_plan: Any  # the engine's Plan, which a Scheduler starts from
 
 
 def explain_rerun(
@@ -157,13 +146,14 @@ def make_plan(
     tags: Sequence[str] = (),
     no_cache: bool = False,
     fingerprints: bool = True,
-    stored_keys: Callable[[Sequence[str]], Iterable[str]] | None = None,
+    stored_keys: Callable[[Sequence[str], Sequence[int]], Iterable[str]] | None = None,
     previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None = None,
 ) -> RunPlan:
     """Decide what a run does: per node its key, starting state and the reason for it.
 
-    ``stored_keys(keys)`` returns the keys with stored outputs; ``previous_tasks(names)``
-    the latest earlier record of those nodes. Both default to "nothing stored".
+    ``stored_keys(keys, key_prefixes)`` returns the keys with stored outputs;
+    ``previous_tasks(names)`` the latest earlier record of those nodes. Both default
+    to "nothing stored".
     With ``fingerprints=False`` (unrecorded runs) code hashes and keys are left empty.
     """
     pipeline.validate()
@@ -182,7 +172,7 @@ def make_plan(
     # nodes it reads), so the store is read only then.
     selected = bool(only or from_nodes or to_nodes or tags)
     read_store = stored_keys is not None and (selected or not no_cache)
-    stored = list(stored_keys(keys)) if read_store and stored_keys is not None else []
+    stored = list(stored_keys(keys, key_prefixes)) if read_store and stored_keys is not None else []
     plan = _engine.plan(
         graph,
         keys,

@@ -97,7 +97,6 @@ class Recorder:
         self._logged: list[tuple[int | None, str, Any]] = []
         self._reused: dict[str, int] = {}  # dataset -> artifact id of a reused producer
         self._cached_outputs: dict[int, str] = {}  # reused node id -> its outputs' JSON text
-        self._quoted: dict[str, str] = {}  # dataset name -> as a JSON string
         self.history = RunHistory(pipeline)  # planning reads the store through it
         self._updates = TableWriter(TaskRun, UPDATE_COLUMNS)
         # (type, value) -> Serialized of small scalars; the inline loop reads it directly.
@@ -179,7 +178,7 @@ class Recorder:
             # Several outputs (a missing one is reported when a consumer needs it).
             pairs = [(d, stored[(key, d)]) for d in datasets if (key, d) in stored]
             reused.update(pairs)
-            texts[node_id] = outputs_text(pairs, self._quoted)
+            texts[node_id] = outputs_text(pairs)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""

@@ -36,7 +36,6 @@ __all__ = [
     "fresh_row",
     "insert_task_rows",
     "outputs_text",
-    "quoted_name",
     "widen_sqlite_cache",
     "write_texts",
 ]
@@ -74,9 +73,6 @@ _INSERT_COLUMNS = (
 )
 HOST = socket.gethostname()
 PID = os.getpid()
-# What json.dumps does to a str (ensure_ascii): the C function, without the
-# encoder set-up json.dumps costs per call.
-_quote = json.encoder.encode_basestring_ascii
 # SQLite's compiled-in default (negative: KiB) and what a recorded run raises it to.
 _SQLITE_DEFAULT_CACHE = -2000
 _SQLITE_CACHE = -65536
@@ -87,18 +83,13 @@ def fresh_row(state: str) -> list[Any]:
     return [state, 0, None, None, None, HOST, None, (), "", "", "", "", ""]
 
 
-def quoted_name(name: str, quoted: dict[str, str]) -> str:
-    """``name`` as a JSON string, through the cache ``quoted``."""
-    text = quoted.get(name)
-    if text is None:
-        text = quoted[name] = _quote(name)
-    return text
+def outputs_text(pairs: Iterable[tuple[str, int]]) -> str:
+    """The JSON text of {dataset: artifact id} (the rows of several outputs or an executor's).
 
-
-def outputs_text(pairs: Iterable[tuple[str, int]], quoted: dict[str, str]) -> str:
-    """The JSON text of {dataset: artifact id}; ``quoted`` caches dataset names as JSON."""
-    parts = [f"{quoted_name(dataset, quoted)}: {artifact_id}" for dataset, artifact_id in pairs]
-    return "{" + ", ".join(parts) + "}"
+    The one-output tasks of the inline loop, nearly all rows, get theirs from the
+    pipeline's quoted names instead (``Recorder._finished_outputs``).
+    """
+    return json.dumps(dict(pairs))
 
 
 def widen_sqlite_cache() -> None:
@@ -150,7 +141,6 @@ def insert_task_rows(
     pids: list[Any] = [PID] * len(done_ids)
     outputs: list[Any] = list(finished_outputs)
     texts: list[tuple[int, Sequence[Any]]] = []
-    quoted: dict[str, str] = {}
     for node_id in rest:
         row = rows.get(node_id)
         if row is None:
@@ -167,7 +157,7 @@ def insert_task_rows(
         ended.append(row[3])
         duration.append(row[4])
         pids.append(row[6])
-        outputs.append(outputs_text(row[_OUTPUTS], quoted))
+        outputs.append(outputs_text(row[_OUTPUTS]))
         if any(row[_OUTPUTS + 1 :]):
             texts.append((node_id, row[_OUTPUTS + 1 :]))
     if row_order == list(range(len(row_order))):  # ran in id order (chains, fan-outs)

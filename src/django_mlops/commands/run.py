@@ -48,41 +48,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="Parallel workers for threads/processes (default: MLOPS['MAX_WORKERS']).",
     )
-    run.add_argument(
-        "--only",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NODE",
-        help="Run only these nodes.",
-    )
-    run.add_argument(
-        "--from",
-        dest="from_nodes",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NODE",
-        help="Run these nodes and everything downstream of them.",
-    )
-    run.add_argument(
-        "--to",
-        dest="to_nodes",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NODE",
-        help="Run these nodes and everything they depend on.",
-    )
-    run.add_argument(
-        "--tag",
-        dest="tags",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="TAG",
-        help="Run nodes with a tag.",
-    )
+    for flag, dest, metavar, words in (
+        ("--only", "only", "NODE", "Run only these nodes."),
+        ("--from", "from_nodes", "NODE", "Run these nodes and everything downstream of them."),
+        ("--to", "to_nodes", "NODE", "Run these nodes and everything they depend on."),
+        ("--tag", "tags", "TAG", "Run nodes with a tag."),
+    ):
+        run.add_argument(
+            flag, dest=dest, action="extend", nargs="+", default=[], metavar=metavar, help=words
+        )
     run.add_argument(
         "--no-cache", action="store_true", help="Run every node, even those with stored outputs."
     )
