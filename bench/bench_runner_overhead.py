@@ -76,7 +76,7 @@ def child(shape: str, n: int, record: bool, repeats: int) -> None:
     import django
 
     sys.path.insert(0, os.path.join(ROOT, "src"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "django_mlops.standalone_settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "django_mlops.standalone.settings"
     django.setup()
     from django.core.management import call_command
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from django_mlops.commands.base import Console, param_assignment, run_id
-from django_mlops.commands.formatting import format_duration
-from django_mlops.execution import RunEvent
-from django_mlops.progress import LiveProgress, PlainProgress, make_progress
+from django_mlops.cli.base import Console, param_assignment, run_id
+from django_mlops.cli.formatting import format_duration
+from django_mlops.cli.progress import LiveProgress, PlainProgress, make_progress
+from django_mlops.run.loop import RunEvent
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -617,7 +617,7 @@ def test_summary_shows_a_few_metrics_and_counts_the_rest() -> None:
         log_metrics(scores)
         return scores
 
-    from django_mlops.commands.summary import print_summary
+    from django_mlops.cli.summary import print_summary
 
     run = sweep.run()
     out = io.StringIO()

@@ -86,7 +86,7 @@ def test_standalone_settings_work_without_a_project(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "MLOPS_HOME": str(home),
-        "DJANGO_SETTINGS_MODULE": "django_mlops.standalone_settings",
+        "DJANGO_SETTINGS_MODULE": "django_mlops.standalone.settings",
     }
     env.pop("MLOPS_TEST_DATABASE", None)
     command = [sys.executable, "-m", "django", "migrate", "-v", "0"]

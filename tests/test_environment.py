@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from django_mlops import environment
-from django_mlops.environment import capture_environment, git_state
+from django_mlops.records import environment
+from django_mlops.records.environment import capture_environment, git_state
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

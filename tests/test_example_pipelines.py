@@ -140,7 +140,7 @@ def test_digits_run_logs_every_candidate_and_the_choice() -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("tmp_mlops_home")
 def test_recorded_diabetes_run_reproduces_byte_identical() -> None:
-    from django_mlops.reproduce import reproduce_run
+    from django_mlops.run.reproduce import reproduce_run
 
     run = showcase.diabetes.run(executor="threads", max_workers=2)
     assert run.status == "succeeded"

@@ -8,7 +8,7 @@ import pytest
 
 from django_mlops.errors import RunError
 from django_mlops.models import Run
-from django_mlops.reproduce import cancel_run, reproduce_run, retry_run
+from django_mlops.run.reproduce import cancel_run, reproduce_run, retry_run
 from tests import pipelines_for_tests as fixtures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]

@@ -13,7 +13,7 @@ from django.db import OperationalError
 from django_mlops import Pipeline
 from django_mlops.errors import UnknownParamError
 from django_mlops.models import Run
-from django_mlops.runner import RunEvent, run_pipeline
+from django_mlops.run.runner import RunEvent, run_pipeline
 from tests import pipelines_for_tests as fixtures
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tmp_mlops_home")]

@@ -47,7 +47,7 @@ def _prepare(framework: str, scratch: str) -> None:
         os.environ.pop("PREFECT_API_URL", None)
     if framework == "ours-recorded":
         os.environ["MLOPS_HOME"] = os.path.join(scratch, "mlops")
-        os.environ["DJANGO_SETTINGS_MODULE"] = "django_mlops.standalone_settings"
+        os.environ["DJANGO_SETTINGS_MODULE"] = "django_mlops.standalone.settings"
         import django
         from django.core.management import call_command
 

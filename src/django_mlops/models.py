@@ -125,20 +125,20 @@ class Run(models.Model):
     @property
     def tasks(self) -> dict[str, TaskRun]:
         """The task records by node name, in topological order."""
-        from .results import run_tasks
+        from .records.results import run_tasks
 
         return run_tasks(self)
 
     @property
     def metrics(self) -> dict[str, float]:
         """The latest value of each metric logged in this run."""
-        from .results import run_metrics
+        from .records.results import run_metrics
 
         return run_metrics(self)
 
     def output(self, dataset: str) -> Any:
         """The value a node of this run produced for ``dataset`` (verified when loaded)."""
-        from .results import run_output
+        from .records.results import run_output
 
         return run_output(self, dataset)
 

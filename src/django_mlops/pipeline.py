@@ -30,7 +30,7 @@ from . import _engine
 from .errors import PipelineError, UnknownParamError
 
 if TYPE_CHECKING:
-    from .runner import AnyRun
+    from .run.runner import AnyRun
 
 __all__ = ["Node", "NodeColumns", "Pipeline", "all_registered", "registered"]
 
@@ -348,10 +348,10 @@ class Pipeline:
         self.graph.validate()
 
     def run(self, **options: Any) -> AnyRun:
-        """Run the pipeline; options are those of :func:`django_mlops.runner.run_pipeline`.
+        """Run the pipeline; options are those of :func:`django_mlops.run.runner.run_pipeline`.
 
         Example: ``run = iris.run(params={"C": 0.5}, executor="threads")``.
         """
-        from .runner import run_pipeline
+        from .run.runner import run_pipeline
 
         return run_pipeline(self, **options)

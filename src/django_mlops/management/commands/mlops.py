@@ -1,6 +1,6 @@
 """``python manage.py mlops ...``: the same subcommands as the ``mlops`` console script.
 
-The parser and the handlers come from :mod:`django_mlops.commands`, shared with
+The parser and the handlers come from :mod:`django_mlops.cli`, shared with
 :mod:`django_mlops.cli`; this module only adapts them to ``BaseCommand``: output
 through ``self.stdout``/``self.stderr`` and failures as ``CommandError`` carrying
 the same exit codes.
@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from django_mlops.commands import add_subcommands, execute
-from django_mlops.commands.base import EXIT_OK, CommandFailed, Console
+from django_mlops.cli import add_subcommands, execute
+from django_mlops.cli.base import EXIT_OK, CommandFailed, Console
 
 __all__ = ["Command"]
 

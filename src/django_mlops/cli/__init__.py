@@ -19,10 +19,10 @@ __all__ = ["SUBCOMMAND_MODULES", "CommandFailed", "Console", "add_subcommands", 
 
 #: Modules that register subcommands, in the order their commands are listed in --help.
 SUBCOMMAND_MODULES = (
-    "django_mlops.commands.pipelines",
-    "django_mlops.commands.run",
-    "django_mlops.commands.runs",
-    "django_mlops.commands.actions",
+    "django_mlops.cli.pipelines",
+    "django_mlops.cli.run",
+    "django_mlops.cli.runs",
+    "django_mlops.cli.actions",
 )
 
 

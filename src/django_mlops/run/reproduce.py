@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from .discovery import get_pipeline
-from .errors import RunError
-from .results import InMemoryRun
+from ..discovery import get_pipeline
+from ..errors import RunError
+from ..records.results import InMemoryRun
 from .runner import run_pipeline
 
 if TYPE_CHECKING:
-    from .executors import Executor
-    from .models import Run
+    from ..executors import Executor
+    from ..models import Run
 
 __all__ = ["OutputComparison", "ReproduceReport", "cancel_run", "reproduce_run", "retry_run"]
 
@@ -76,7 +76,7 @@ class ReproduceReport:
 
 
 def _load(run_id: int | Run) -> Run:
-    from .models import Run
+    from ..models import Run
 
     if isinstance(run_id, Run):
         return run_id
@@ -105,8 +105,8 @@ def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
 
 def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
     """Dataset -> SHA-256 of every output of the run, its cached tasks' included."""
-    from .models import Artifact
-    from .results import run_output_ids
+    from ..models import Artifact
+    from ..records.results import run_output_ids
 
     ids = {d: pk for d, pk in run_output_ids(run).items() if d in datasets}
     shas = dict(Artifact.objects.filter(pk__in=set(ids.values())).values_list("pk", "sha256"))

@@ -13,15 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _engine
-from .errors import NodeOutputError
-from .pipeline import Node
+from .. import _engine
+from ..errors import NodeOutputError
+from ..pipeline import Node
 from .planning import RunPlan
 
 if TYPE_CHECKING:
-    from .executors import Executor, TaskOutcome
-    from .executors.base import TrackingEvent
-    from .recording import Recorder
+    from ..executors import Executor, TaskOutcome
+    from ..executors.base import TrackingEvent
+    from ..records.writer import Recorder
 
 __all__ = ["Execution", "RunEvent"]
 
@@ -101,7 +101,7 @@ class Execution:
         self.funcs: list[Callable[..., Any]] = (
             [f or _concept_step for f in funcs] if None in funcs else cast(Any, funcs)
         )
-        from .executors import TaskSpec
+        from ..executors import TaskSpec
 
         self.task_spec = TaskSpec
         # Kept for unrecorded runs only (a recorder writes these instead).
@@ -255,7 +255,7 @@ class Execution:
         scheduler = self.scheduler
         executor = self.executor
         if getattr(executor, "runs_in_caller", False):
-            from .fastloop import run_inline
+            from .inline_loop import run_inline
 
             run_inline(self, flush_seconds)
             return

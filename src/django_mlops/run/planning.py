@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _engine
-from .errors import UnknownParamError
-from .pipeline import Node, Pipeline
+from .. import _engine
+from ..errors import UnknownParamError
+from ..pipeline import Node, Pipeline
 
 __all__ = [
     "PreviousTask",
@@ -69,7 +69,7 @@ def code_hashes(funcs: Sequence[Callable[..., Any] | None]) -> list[str]:
     Computed per distinct function for this call only: a helper module reloaded
     between runs must change the hash of an unchanged node function that uses it.
     """
-    from .codehash import code_hash
+    from ..codehash import code_hash
 
     try:
         # Functions hash by identity: one code_hash per distinct function, then a

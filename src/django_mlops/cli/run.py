@@ -78,8 +78,8 @@ def check_executor(name: str | None) -> None:
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
     """Run the pipeline with progress; print the summary; exit by the run's status."""
-    from ..progress import make_progress
-    from ..runner import run_pipeline
+    from ..run.runner import run_pipeline
+    from .progress import make_progress
     from .sources import resolve
 
     if args.workers is not None and args.workers < 1:

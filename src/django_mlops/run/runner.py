@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from .execution import Execution, RunEvent
-from .pipeline import Pipeline
+from ..pipeline import Pipeline
+from ..records.results import InMemoryRun, InMemoryTask, remember_outputs
+from .loop import Execution, RunEvent
 from .planning import RunPlan, make_plan
-from .results import InMemoryRun, InMemoryTask, remember_outputs
 
 if TYPE_CHECKING:
-    from .executors import Executor
-    from .models import Run
-    from .recording import Recorder
+    from ..executors import Executor
+    from ..models import Run
+    from ..records.writer import Recorder
 
 __all__ = ["AnyRun", "RunEvent", "run_pipeline"]
 
@@ -32,7 +32,7 @@ def _setting(name: str, fallback: Any) -> Any:
 
     if not settings.configured:
         return fallback
-    from .conf import mlops_settings
+    from ..conf import mlops_settings
 
     return getattr(mlops_settings(), name)
 
@@ -41,7 +41,7 @@ def _resolve_executor(
     executor: str | Executor | None, max_workers: int | None
 ) -> tuple[Executor, str, bool]:
     """The executor to use, its name, and whether this run owns (and shuts down) it."""
-    from .executors import get_executor
+    from ..executors import get_executor
 
     if executor is None or isinstance(executor, str):
         name = executor or _setting("DEFAULT_EXECUTOR", "inline")
@@ -84,7 +84,7 @@ def run_pipeline(
     }
     recorder: Recorder | None = None
     if record:
-        from .recording import Recorder
+        from ..records.writer import Recorder
 
         recorder = Recorder(pipeline)
     try:

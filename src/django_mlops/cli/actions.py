@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cancel_command(args: argparse.Namespace, console: Console) -> int:
     """Ask the run to stop; say what happens next."""
-    from ..reproduce import cancel_run
+    from ..run.reproduce import cancel_run
 
     run = cancel_run(load_run(args.run))
     if run.status == "cancelled":
@@ -67,7 +67,7 @@ def _prepare(pk: int) -> None:
 
 def retry_command(args: argparse.Namespace, console: Console) -> int:
     """Run it again with cache on; print the new run's summary."""
-    from ..reproduce import retry_run
+    from ..run.reproduce import retry_run
     from .run import check_executor
 
     check_executor(args.executor)
@@ -81,7 +81,7 @@ def retry_command(args: argparse.Namespace, console: Console) -> int:
 
 def reproduce_command(args: argparse.Namespace, console: Console) -> int:
     """Re-run from scratch; print the differences; exit 0 only when outputs are identical."""
-    from ..reproduce import reproduce_run
+    from ..run.reproduce import reproduce_run
     from .run import check_executor
 
     check_executor(args.executor)

@@ -22,10 +22,10 @@ from typing import Any
 
 from django.db import connection
 
-from .fastloop import FinishedColumns
-from .models import TaskRun
-from .planning import RunPlan
-from .sqlbatch import TableWriter, column_of, insert_columns
+from ..models import TaskRun
+from ..run.inline_loop import FinishedColumns
+from ..run.planning import RunPlan
+from .sql import TableWriter, column_of, insert_columns
 
 __all__ = [
     "HOST",

@@ -1,7 +1,7 @@
 """The ``mlops`` console script: the subcommands of ``manage.py mlops``, with or without a project.
 
 Without ``DJANGO_SETTINGS_MODULE`` it runs standalone (SQLite and artifacts under
-``MLOPS_HOME``, default ``./.mlops``; see :mod:`django_mlops.bootstrap`). With it,
+``MLOPS_HOME``, default ``./.mlops``; see :mod:`django_mlops.standalone.bootstrap`). With it,
 it works on that project's database. Also runnable as ``python -m django_mlops.cli``.
 """
 
@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import add_subcommands, execute
-from .commands.base import EXIT_CANCELLED, EXIT_DEFINITION, CommandFailed, Console
+from . import add_subcommands, execute
+from .base import EXIT_CANCELLED, EXIT_DEFINITION, CommandFailed, Console
 
 __all__ = ["build_parser", "main"]
 
@@ -69,14 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _setup() -> None:
     """Configure Django; a definition error in a discovered pipelines module is a usage error."""
-    from .bootstrap import setup
-    from .errors import PipelineError
+    from ..errors import PipelineError
+    from ..standalone.bootstrap import setup
 
     try:
         setup()
     except PipelineError as exc:
         raise CommandFailed(str(exc), EXIT_DEFINITION) from None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

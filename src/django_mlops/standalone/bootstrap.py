@@ -2,7 +2,7 @@
 
 When ``DJANGO_SETTINGS_MODULE`` names a project's settings, the script behaves like
 ``manage.py mlops`` in that project (the project migrates its own database). When it
-is unset, :func:`setup` uses :mod:`django_mlops.standalone_settings` (SQLite and
+is unset, :func:`setup` uses :mod:`django_mlops.standalone.settings` (SQLite and
 artifacts under ``MLOPS_HOME``, default ``./.mlops``) and brings the database up to
 date itself, so ``mlops run file.py:name`` works in an empty folder.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["STANDALONE_SETTINGS", "migrate_if_needed", "setup"]
 
-STANDALONE_SETTINGS = "django_mlops.standalone_settings"
+STANDALONE_SETTINGS = "django_mlops.standalone.settings"
 
 
 def setup() -> bool:
@@ -36,7 +36,7 @@ def setup() -> bool:
     if not apps.ready:
         django.setup()
     if standalone:
-        from .conf import mlops_settings
+        from ..conf import mlops_settings
 
         home = mlops_settings().HOME
         home.mkdir(parents=True, exist_ok=True)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.db.models import Max
 
-from .models import TaskRun
-from .planning import PreviousTask
-from .sqlbatch import column_of, parameter_limit
+from ..models import TaskRun
+from ..run.planning import PreviousTask
+from .sql import column_of, parameter_limit
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
 
 __all__ = ["RunHistory"]
 

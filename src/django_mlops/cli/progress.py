@@ -15,11 +15,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from .commands.formatting import STATE_COLOURS, format_duration, paint
+from .formatting import STATE_COLOURS, format_duration, paint
 
 if TYPE_CHECKING:
-    from .commands.base import Console, TextStream
-    from .execution import RunEvent
+    from ..run.loop import RunEvent
+    from .base import Console, TextStream
 
 __all__ = ["LiveProgress", "PlainProgress", "Progress", "make_progress"]
 

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
-from .artifacts import ArtifactStore, serialize
-from .executors.task import current_pid
-from .fastloop import FinishedColumns
+from ..artifacts import ArtifactStore, serialize
+from ..executors.task import current_pid
+from ..models import Artifact, LoggedArtifact, Metric, Param, Run, TaskRun
+from ..run.inline_loop import FinishedColumns
+from ..run.planning import RunPlan
 from .history import RunHistory
-from .models import Artifact, LoggedArtifact, Metric, Param, Run, TaskRun
-from .planning import RunPlan
-from .sqlbatch import TableWriter, column_of, rows_by
+from .sql import TableWriter, column_of, rows_by
 from .taskrows import HOST as _HOST
 from .taskrows import PID as _PID
 from .taskrows import (
@@ -48,9 +48,9 @@ from .taskrows import (
 )
 
 if TYPE_CHECKING:
-    from .executors import TaskOutcome
-    from .executors.base import TrackingEvent
-    from .pipeline import Pipeline
+    from ..executors import TaskOutcome
+    from ..executors.base import TrackingEvent
+    from ..pipeline import Pipeline
 
 __all__ = ["Recorder"]
 
@@ -116,7 +116,7 @@ class Recorder:
         retry_of: Run | None,
     ) -> int:
         """Create or take over a queued Run, with params; TaskRun rows come at the first flush."""
-        from .conf import mlops_settings
+        from ..conf import mlops_settings
         from .environment import capture_environment
 
         environment = capture_environment(mlops_settings().PROJECT_ROOT)

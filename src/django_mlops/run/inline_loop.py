@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from . import capture as capturing
-from .executors.base import TaskOutcome, TrackingEvent
-from .executors.task import HOST, current_pid, exception_texts, skip_frames_of
-from .tracking import TaskContext, reset_current, set_current
+from .. import capture as capturing
+from ..executors.base import TaskOutcome, TrackingEvent
+from ..executors.task import HOST, current_pid, exception_texts, skip_frames_of
+from ..tracking import TaskContext, reset_current, set_current
 
 if TYPE_CHECKING:
-    from .execution import Execution
+    from .loop import Execution
 
 __all__ = ["FinishedColumns", "run_inline"]
 

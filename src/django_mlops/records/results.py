@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Run, TaskRun
+    from ..models import Run, TaskRun
 
 __all__ = [
     "InMemoryRun",
@@ -66,8 +66,8 @@ def run_output(run: Run, dataset: str) -> Any:
     values: dict[str, Any] | None = getattr(run, _VALUES_ATTR, None)
     if values is not None and dataset in values and not dataset.startswith("params:"):
         return values[dataset]
-    from .artifacts import ArtifactStore
-    from .models import Artifact
+    from ..artifacts import ArtifactStore
+    from ..models import Artifact
 
     artifact_id = run_output_ids(run).get(dataset)
     if artifact_id is None:
