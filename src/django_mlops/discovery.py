@@ -13,11 +13,23 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from .errors import PipelineNotFound
-from .pipeline import Pipeline, all_registered, registered
+from .pipeline import Pipeline, all_registered, registered, replacing_registrations
 
-__all__ = ["all_pipelines", "autodiscover", "get_pipeline", "import_file", "load_pipeline"]
+if TYPE_CHECKING:
+    from .models import Run
+
+__all__ = [
+    "all_pipelines",
+    "autodiscover",
+    "get_pipeline",
+    "import_file",
+    "load_pipeline",
+    "loaded_from_file",
+    "pipeline_of_run",
+]
 
 
 def _import_app_pipelines(app_module: ModuleType, app_name: str) -> None:
@@ -104,7 +116,8 @@ def _import_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with replacing_registrations():  # a file named by path defines what its names mean
+            spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
@@ -150,6 +163,32 @@ def load_pipeline(ref: str) -> Pipeline:
             known = ", ".join(p.name for p in all_registered()) or "none registered"
             raise PipelineNotFound(f"no pipeline named '{target}' (known: {known})")
     pipeline.validate()
+    return pipeline
+
+
+def pipeline_of_run(run: Run) -> Pipeline:
+    """The pipeline a past run executed, loaded from where the run says it came from.
+
+    ``Run.source`` names a module or a file; another pipeline of the same name
+    (another file, or the same name registered by an app) is not taken for it.
+    """
+    source, name = run.source, run.pipeline
+    current = registered(name)
+    if not source:
+        if current is None:
+            raise PipelineNotFound(
+                f"run {run.pk}'s pipeline '{name}' was defined interactively and is not "
+                "defined in this process"
+            )
+        return current
+    if current is not None and current.source == source:
+        return current
+    try:
+        pipeline = load_pipeline(source)
+    except (PipelineNotFound, OSError, ImportError, SyntaxError) as exc:
+        raise PipelineNotFound(
+            f"run {run.pk}'s pipeline came from {source}, which cannot be loaded now: {exc}"
+        ) from None
     return pipeline
 
 

@@ -18,11 +18,12 @@ needs the whole graph: inputs that nobody produces.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -32,7 +33,14 @@ from .errors import PipelineError, UnknownParamError
 if TYPE_CHECKING:
     from .run.runner import AnyRun
 
-__all__ = ["Node", "NodeColumns", "Pipeline", "all_registered", "registered"]
+__all__ = [
+    "Node",
+    "NodeColumns",
+    "Pipeline",
+    "all_registered",
+    "registered",
+    "replacing_registrations",
+]
 
 # A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
 _json_quote = json.encoder.encode_basestring_ascii
@@ -118,12 +126,31 @@ def all_registered() -> list[Pipeline]:
     return sorted(_registry.values(), key=lambda p: p.name)
 
 
+_replacing = threading.local()
+
+
+@contextlib.contextmanager
+def replacing_registrations() -> Iterator[None]:
+    """Within the block, a pipeline replaces another module's pipeline of the same name.
+
+    For a file loaded by its path (``mlops retry`` of a run from ``a/p.py`` while
+    ``b/p.py`` defined a pipeline of the same name): the file asked for wins.
+    """
+    before = getattr(_replacing, "active", False)
+    _replacing.active = True
+    try:
+        yield
+    finally:
+        _replacing.active = before
+
+
 def _register(pipeline: Pipeline) -> None:
     with _registry_lock:
         existing = _registry.get(pipeline.name)
         # A module that is imported again (tests reload modules, autoreload) redefines
         # its pipelines: the newer definition wins. Two modules claiming one name is a bug.
-        if existing is not None and existing.module != pipeline.module:
+        replacing = getattr(_replacing, "active", False)
+        if existing is not None and existing.module != pipeline.module and not replacing:
             raise PipelineError(
                 f"pipeline name '{pipeline.name}' is already defined in module "
                 f"'{existing.module}' (redefined in '{pipeline.module}')"

@@ -50,19 +50,13 @@ def cancel_command(args: argparse.Namespace, console: Console) -> int:
     """Ask the run to stop; say what happens next."""
     from ..run.reproduce import cancel_run
 
-    run = cancel_run(load_run(args.run))
+    run = cancel_run(args.run)
     if run.status == "cancelled":
-        console.line(f"Run {run.pk} cancelled.")
+        why = f" ({run.error})" if run.error else ""
+        console.line(f"Run {run.pk} cancelled{why}.")
     else:
         console.line(f"Run {run.pk}: cancel requested; its runner stops at its next check.")
     return EXIT_OK
-
-
-def _prepare(pk: int) -> None:
-    """Import the run's pipeline if it came from a module or file named on the command line."""
-    from .sources import resolve_name
-
-    resolve_name(load_run(pk).pipeline)
 
 
 def retry_command(args: argparse.Namespace, console: Console) -> int:
@@ -71,7 +65,7 @@ def retry_command(args: argparse.Namespace, console: Console) -> int:
     from .run import check_executor
 
     check_executor(args.executor)
-    _prepare(args.run)
+    load_run(args.run)  # a one-line error for an unknown run
     run = retry_run(args.run, executor=args.executor)
     run.refresh_from_db()
     console.line(f"Retry of run {args.run}:")
@@ -85,7 +79,7 @@ def reproduce_command(args: argparse.Namespace, console: Console) -> int:
     from .run import check_executor
 
     check_executor(args.executor)
-    _prepare(args.run)
+    load_run(args.run)  # a one-line error for an unknown run
     report = reproduce_run(args.run, executor=args.executor)
     run = report.run
     console.line(f"Run {run.pk} reproduces run {report.original.pk} ({run.status}).")

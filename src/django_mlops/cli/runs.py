@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def load_run(pk: int) -> Run:
     """The run with id ``pk``, or a CommandFailed naming it."""
     from ..models import Run
+    from ..records.liveness import settle_stale_runs
 
+    settle_stale_runs(run_ids=[pk])  # a run whose runner is gone is not shown running
     run = Run.objects.filter(pk=pk).first()
     if run is None:
         raise CommandFailed(f"no run with id {pk}")
@@ -60,9 +62,11 @@ def load_run(pk: int) -> Run:
 def list_runs(args: argparse.Namespace, console: Console) -> int:
     """Print the newest runs as a table."""
     from ..models import Run
+    from ..records.liveness import settle_stale_runs
 
     if args.limit < 1:
         raise CommandFailed("--limit must be at least 1", 2)
+    settle_stale_runs()  # runs whose runner is gone are not listed as running
     runs = Run.objects.all()
     if args.pipeline:
         runs = runs.filter(pipeline=args.pipeline)

@@ -1,68 +1,27 @@
-"""Where pipelines named by module or file on the command line came from.
+"""Where pipelines named by module or file on the command line came from: the runs say.
 
-A pipeline run as ``mlops run my_pipelines.py:iris`` is not in any installed app, so
-a later ``mlops retry 3`` or ``mlops reproduce 3`` (which find the pipeline by the
-name recorded on the run) would not know where it lives. Each module or file
-reference is remembered in ``MLOPS_HOME/pipeline_sources.json`` (name -> reference,
-files made absolute) and imported again when that name is asked for.
+A pipeline run as ``mlops run my_pipelines.py:iris`` is not in any installed app.
+Every run records its pipeline's source (``Run.source``: ``MODULE:NAME`` or
+``/abs/path/file.py:NAME``), so a later ``mlops run iris``, ``mlops list`` or
+``mlops retry 3`` finds it again there.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
-__all__ = ["known_names", "remember", "remembered", "resolve", "resolve_name"]
-
-_FILE_NAME = "pipeline_sources.json"
-
-
-def _path() -> Path:
-    from ..conf import mlops_settings
-
-    return mlops_settings().HOME / _FILE_NAME
+__all__ = ["known_names", "remembered", "resolve", "resolve_name"]
 
 
 def remembered() -> dict[str, str]:
-    """Pipeline name -> the reference it was last loaded from (empty when none or unreadable)."""
-    try:
-        data = json.loads(_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): str(v) for k, v in data.items()}
+    """Pipeline name -> the source its latest recorded run came from (files and modules)."""
+    from ..models import Run
 
-
-def _absolute(ref: str) -> str:
-    target, sep, attr = ref.partition(":")
-    if target.endswith(".py"):
-        target = str(Path(target).expanduser().resolve())
-    return target + sep + attr
-
-
-def remember(name: str, ref: str) -> None:
-    """Record that pipeline ``name`` comes from ``ref`` (a plain name is not recorded)."""
-    target, _, attr = ref.partition(":")
-    if not attr and not target.endswith(".py"):
-        return
-    if not attr:
-        ref = f"{ref}:{name}"  # a file with one pipeline: pin which one
-    sources = remembered()
-    ref = _absolute(ref)
-    if sources.get(name) == ref:
-        return
-    sources[name] = ref
-    path = _path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{_FILE_NAME}.{os.getpid()}")
-    temporary.write_text(json.dumps(sources, indent=1, sort_keys=True))
-    os.replace(temporary, path)  # atomic: a concurrent reader sees the old or the new file
+    rows = Run.objects.exclude(source="").order_by("id").values_list("pipeline", "source")
+    return dict(rows)  # in id order: the latest source of a name wins
 
 
 def known_names() -> list[str]:
@@ -73,7 +32,7 @@ def known_names() -> list[str]:
 
 
 def resolve_name(name: str) -> Pipeline:
-    """The pipeline called ``name``: registered, or imported again from where it was last seen."""
+    """The pipeline called ``name``: registered, or imported again from where it last ran."""
     from ..discovery import load_pipeline
     from ..errors import PipelineNotFound
     from ..pipeline import registered
@@ -87,7 +46,7 @@ def resolve_name(name: str) -> Pipeline:
         try:
             return load_pipeline(ref)
         except PipelineNotFound as exc:
-            raise PipelineNotFound(f"pipeline '{name}' was last loaded from {ref}: {exc}") from None
+            raise PipelineNotFound(f"pipeline '{name}' last ran from {ref}: {exc}") from None
     known = ", ".join(known_names()) or "none"
     raise PipelineNotFound(
         f"no pipeline named '{name}' (known: {known}); "
@@ -96,12 +55,10 @@ def resolve_name(name: str) -> Pipeline:
 
 
 def resolve(ref: str) -> Pipeline:
-    """Load ``ref`` (``name``, ``module:name`` or ``file.py[:name]``) and remember its source."""
+    """Load ``ref``: a name, ``module:name`` or ``file.py[:name]``."""
     from ..discovery import load_pipeline
 
     target, _, attr = ref.partition(":")
     if not attr and not target.endswith(".py"):
         return resolve_name(ref)
-    pipeline = load_pipeline(ref)
-    remember(pipeline.name, ref)
-    return pipeline
+    return load_pipeline(ref)

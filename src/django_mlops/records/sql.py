@@ -23,13 +23,16 @@ from typing import Any
 
 from django.db import connections, models
 
-__all__ = ["Table", "column", "parameter_limit", "select"]
+__all__ = ["Table", "column", "parameter_limit", "select", "widen_sqlite_cache"]
 
 _UTC = dt.UTC
 # Rows per multi-row INSERT where one statement can carry many (PostgreSQL).
 _ROWS_PER_STATEMENT = 1000
 # PostgreSQL's wire protocol numbers parameters with 16 bits.
 _POSTGRES_PARAMETERS = 65535
+# SQLite's compiled-in page cache (negative: KiB) and what a recorded run raises it to.
+_SQLITE_DEFAULT_CACHE = -2000
+_SQLITE_CACHE = -65536
 # Epoch second -> "YYYY-MM-DD HH:MM:SS" (UTC): the task times of a run share few seconds.
 _SECOND_TEXT: dict[int, str] = {}
 
@@ -51,6 +54,23 @@ def _sqlite_datetime(value: dt.datetime | float) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
+
+
+def widen_sqlite_cache(using: str) -> None:
+    """Give a SQLite connection a page cache that holds the indexes a run writes to.
+
+    Each task row adds entries at random places in the task indexes; past SQLite's
+    default 2 MB cache most of those land on pages read back from disk. A cache
+    size the user configured (anything but the default) is left alone.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        found = cursor.fetchone()
+        if found is not None and found[0] == _SQLITE_DEFAULT_CACHE:
+            cursor.execute(f"PRAGMA cache_size = {_SQLITE_CACHE}")
 
 
 def column(model: type[models.Model], name: str, using: str) -> str:

@@ -37,7 +37,7 @@ from ..models import (
 )
 from .history import RunHistory
 from .rows import HOST, TASK_COLUMNS, TaskRow, row_from_outcome, settled_row
-from .sql import Table
+from .sql import Table, widen_sqlite_cache
 
 if TYPE_CHECKING:
     from ..executors import TaskOutcome
@@ -125,6 +125,7 @@ class RecordWriter:
         run_fields = {f.name for f in Run._meta.fields}
         fields.update({k: v for k, v in environment.items() if k in run_fields})
         fields.setdefault("host", HOST)
+        widen_sqlite_cache(self.using)
         with transaction.atomic(using=self.using):
             if run is None:
                 run = Run.objects.using(self.using).create(**fields)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from ..discovery import get_pipeline
+from ..discovery import pipeline_of_run
 from ..errors import RunError
 from ..records.results import InMemoryRun
 from .runner import run_pipeline
@@ -90,7 +90,7 @@ def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
     """Run ``run``'s pipeline again with its params and selection."""
     selection: dict[str, Any] = run.selection or {}
     new = run_pipeline(
-        get_pipeline(run.pipeline),
+        pipeline_of_run(run),
         params=run.params,
         executor=executor or run.executor or None,
         only=list(selection.get("only", ())),
@@ -138,7 +138,7 @@ def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> 
     for name in sorted(set(old_packages) | set(new_packages)):
         if old_packages.get(name) != new_packages.get(name):
             report.package_changes[name] = (old_packages.get(name), new_packages.get(name))
-    datasets = {d for node in get_pipeline(original.pipeline).nodes for d in node.outputs}
+    datasets = {d for node in pipeline_of_run(original).nodes for d in node.outputs}
     old_outputs, new_outputs = _outputs(original, datasets), _outputs(run, datasets)
     for dataset in sorted(set(old_outputs) | set(new_outputs)):
         report.outputs.append(
@@ -156,9 +156,16 @@ def retry_run(run_id: int | Run, executor: str | Executor | None = None) -> Run:
 def cancel_run(run_id: int | Run) -> Run:
     """Ask a running run to stop (its runner sees the request at its next flush).
 
-    A queued run is cancelled at once; a finished run is an error.
+    A queued run is cancelled at once, and so is a running run whose runner is
+    gone (killed, or no heartbeat for ``RUN_STALE_SECONDS``); a finished run is
+    an error.
     """
+    from ..records.liveness import settle_stale_runs
+
     run = _load(run_id)
+    if run.status == "running":
+        settle_stale_runs(run_ids=[run.pk], status="cancelled")
+        run.refresh_from_db()
     if run.status == "queued":
         type(run).objects.filter(pk=run.pk, status="queued").update(
             status="cancelled", finished_at=timezone.now()
