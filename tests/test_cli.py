@@ -565,12 +565,12 @@ def test_make_progress_picks_by_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("C=0.5", ("C", 0.5)),
-        ("n=3", ("n", 3)),
-        ("flag=true", ("flag", True)),
+        ("C=0.5", ("C", "0.5")),  # texts: the param's type reads them (tests/test_params.py)
+        ("n=3", ("n", "3")),
+        ("flag=true", ("flag", "true")),
         ("name=iris", ("name", "iris")),
-        ('quoted="x"', ("quoted", "x")),
-        ("sizes=[1, 2]", ("sizes", [1, 2])),
+        ('quoted="x"', ("quoted", '"x"')),
+        ("sizes=[1, 2]", ("sizes", "[1, 2]")),
         ("expr=a=b", ("expr", "a=b")),
         ("empty=", ("empty", "")),
     ],

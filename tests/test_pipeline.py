@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -296,3 +298,176 @@ def test_autodiscover_propagates_errors_inside_app_pipelines(
     monkeypatch.setattr(apps, "get_app_configs", lambda: [FakeConfig()])
     with pytest.raises(RuntimeError, match="broken pipelines module"):
         autodiscover()
+
+
+# --- a node's function must take its inputs -------------------------------------------
+
+
+def test_too_few_inputs_name_the_node_and_the_parameter() -> None:
+    p = Pipeline("sig_few")
+
+    def f(x, y):  # type: ignore[no-untyped-def]
+        return x, y
+
+    with pytest.raises(PipelineError) as info:
+        p.node(inputs=["a"], outputs="b")(f)
+    assert str(info.value) == (
+        "node 'f' declares 1 input ['a'] but its function f(x, y) takes 2 parameters; "
+        "missing an input for 'y'"
+    )
+    assert "f" not in p  # nothing was added
+
+
+def test_too_many_inputs_name_the_extra_ones() -> None:
+    p = Pipeline("sig_many")
+
+    def g(x: int, y: int = 3) -> int:
+        return x + y
+
+    with pytest.raises(PipelineError) as info:
+        p.node(inputs=["a", "b", "c", "d"], outputs="e")(g)
+    assert str(info.value) == (
+        "node 'g' declares 4 inputs ['a', 'b', 'c', 'd'] but its function g(x, y=3) "
+        "takes 1 to 2 parameters; no parameter for input 'c', 'd'"
+    )
+
+
+def test_keyword_only_without_default_is_refused() -> None:
+    p = Pipeline("sig_kwonly")
+
+    def h(x, *, scale):  # type: ignore[no-untyped-def]
+        return x * scale
+
+    with pytest.raises(PipelineError) as info:
+        p.node(inputs=["a"], outputs="b")(h)
+    assert "node 'h': its function h(x, *, scale) has keyword-only parameter 'scale'" in str(
+        info.value
+    )
+    with pytest.raises(PipelineError, match="keyword-only parameter 'scale'"):
+        p.node(outputs="b")(h)  # inputs inferred: the same problem
+
+
+def test_defaults_varargs_and_keyword_defaults_fit() -> None:
+    p = Pipeline("sig_ok", params={"k": 2})
+
+    def source() -> int:
+        return 1
+
+    def with_default(a: int, k: int = 5, *, verbose: bool = False) -> int:
+        return a * k
+
+    def many(*values: int) -> int:
+        return sum(values)
+
+    def at_least_one(first: int, *rest: int, **options: Any) -> int:
+        return first + sum(rest)
+
+    p.node(outputs="a")(source)
+    p.node(inputs=["a"], outputs="b", name="default_left_out")(with_default)
+    p.node(inputs=["a", "params:k"], outputs="c", name="default_given")(with_default)
+    p.node(inputs=["a", "b", "c"], outputs="e")(many)
+    p.node(inputs=[], outputs="f", name="no_values")(many)
+    p.node(inputs=["a", "b", "c", "e"], outputs="g")(at_least_one)
+    inferred = Pipeline("sig_inferred")
+    inferred.node(outputs="d")(with_default)  # positional names only, not `verbose`
+    assert inferred["with_default"].inputs == ("a", "k")
+    with pytest.raises(PipelineError, match=r"takes at least 1 parameter; missing an input"):
+        p.node(inputs=[], outputs="h", name="none_given")(at_least_one)
+    run = p.run(record=False)
+    assert run.status == "succeeded"
+    assert (run.output("b"), run.output("c"), run.output("e"), run.output("g")) == (5, 2, 8, 16)
+
+
+def test_callable_objects_and_builtins_are_checked_when_they_can_be() -> None:
+    import functools
+
+    p = Pipeline("sig_objects")
+    three = functools.partial(int, "3")  # int has no signature to read: not checked
+    with pytest.raises(PipelineError, match="node 'three': cannot read the parameters"):
+        p.node(outputs="a", name="three")(three)
+    p.node(inputs=[], outputs="a", name="three")(three)
+    p.node(inputs=["a", "a"], outputs="b", name="power")(pow)  # a builtin with a signature
+    with pytest.raises(PipelineError, match=r"node 'once' declares 1 input .* for 'exp'"):
+        p.node(inputs=["a"], outputs="c", name="once")(functools.partial(pow))
+    with pytest.raises(PipelineError, match=r"takes 2 to 3 parameters; no parameter for input 'a'"):
+        p.node(inputs=["a", "a", "a", "a"], outputs="c", name="pow4")(pow)
+    assert p.run(record=False).output("b") == 27
+
+
+# --- notebook cells run again -------------------------------------------------------------
+
+
+def run_python(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """A real interpreter, with this checkout's package and no Django settings."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+CELLS = [
+    # cell 1: the pipeline
+    "from django_mlops import Pipeline\np = Pipeline('cells', params={'k': 2})\n",
+    # cell 2: two nodes
+    "@p.node(outputs='a')\ndef load():\n    return 1\n\n"
+    "@p.node(inputs=['a', 'params:k'], outputs='b')\ndef scale(a, k):\n    return a * k\n",
+    # cell 2 again, edited: `load` now returns 10
+    "@p.node(outputs='a')\ndef load():\n    return 10\n\n"
+    "@p.node(inputs=['a', 'params:k'], outputs='b')\ndef scale(a, k):\n    return a * k\n",
+    "print('nodes', [(n.name, n.id) for n in p.nodes], len(p.graph.topological_order()))\n"
+    "print('result', p.run(record=False).output('b'))\n",
+]
+
+
+def test_python_c_replaces_a_redefined_node() -> None:
+    result = run_python("-c", "\n".join(CELLS))
+    assert result.returncode == 0, result.stderr
+    assert "nodes [('load', 0), ('scale', 1)] 2" in result.stdout
+    assert "result 20" in result.stdout
+
+
+def test_interactive_console_replaces_redefined_nodes_and_pipelines() -> None:
+    # What a REPL or a notebook kernel does: each cell compiled and run in one __main__.
+    # A cell that defines the whole pipeline again starts it afresh.
+    whole = "p = Pipeline('cells', params={'k': 3})\n" + CELLS[2]
+    bad = "@p.node(inputs=['b'], outputs='a')\ndef load(b):\n    return b\n"
+    cells = [*CELLS, bad, CELLS[3], whole, CELLS[3]]
+    feeder = (
+        "import code, sys\n"
+        "console = code.InteractiveConsole({'__name__': '__main__'})\n"
+        "for cell in " + repr(cells) + ":\n"
+        "    console.runcode(compile(cell, '<cell>', 'exec'))\n"
+    )
+    result = run_python("-c", feeder)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out.count("nodes [('load', 0), ('scale', 1)] 2") == 3
+    assert [line for line in out if line.startswith("result")] == [
+        "result 20",
+        "result 20",  # the cyclic redefinition was refused and the pipeline kept
+        "result 30",
+    ]
+    assert "CycleError" in result.stderr and "load -> scale -> load" in result.stderr
+
+
+def test_python_i_with_piped_stdin_replaces_nodes() -> None:
+    session = "".join(cell + "\n" for cell in CELLS)
+    result = run_python("-i", "-q", stdin=session)
+    assert result.returncode == 0, result.stderr
+    assert "result 20" in result.stdout
+    assert "used twice" not in result.stderr
+
+
+def test_a_module_file_still_refuses_a_reused_name(tmp_path: Path) -> None:
+    script = tmp_path / "cells_as_script.py"
+    script.write_text("\n".join(CELLS))
+    result = run_python(str(script))
+    assert result.returncode == 1
+    assert "node name 'load' is used twice" in result.stderr

@@ -15,9 +15,11 @@ if TYPE_CHECKING:
         DuplicateNodeError,
         DuplicateOutputError,
         MissingInputError,
+        ParamValidationError,
         PipelineError,
         SelectionError,
     )
+    from .params import Param
     from .pipeline import Node, Pipeline
     from .tracking import log_artifact, log_metric, log_metrics, log_param
 
@@ -27,6 +29,8 @@ __all__ = [
     "DuplicateOutputError",
     "MissingInputError",
     "Node",
+    "Param",
+    "ParamValidationError",
     "Pipeline",
     "PipelineError",
     "SelectionError",
@@ -40,6 +44,8 @@ __all__ = [
 _LAZY = {
     "Pipeline": "pipeline",
     "Node": "pipeline",
+    "Param": "params",
+    "ParamValidationError": "errors",
     "log_param": "tracking",
     "log_metric": "tracking",
     "log_metrics": "tracking",

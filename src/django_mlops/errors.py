@@ -7,6 +7,9 @@ reproducing pipelines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from ._engine import (
     CycleError,
     DuplicateNodeError,
@@ -23,6 +26,8 @@ __all__ = [
     "DuplicateOutputError",
     "MissingInputError",
     "NodeOutputError",
+    "ParamFieldError",
+    "ParamValidationError",
     "PipelineError",
     "PipelineNotFound",
     "RunError",
@@ -34,6 +39,30 @@ __all__ = [
 
 class UnknownParamError(PipelineError):
     """A run was given a parameter the pipeline does not declare, or a node reads one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamFieldError:
+    """One param's problem: its name and a message that names it."""
+
+    param: str
+    message: str
+
+
+class ParamValidationError(UnknownParamError):
+    """Params given to a run were refused; ``errors`` has one entry per field.
+
+    Its text is one line per field, so a command line prints it as is and an
+    API answers 422 from ``errors``.
+    """
+
+    def __init__(self, errors: Sequence[ParamFieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(e.message for e in self.errors))
+
+    def __reduce__(self) -> tuple[type[ParamValidationError], tuple[list[ParamFieldError]]]:
+        # Exceptions pickle their str args by default; this one is rebuilt from its fields.
+        return type(self), (self.errors,)
 
 
 class PipelineNotFound(LookupError):

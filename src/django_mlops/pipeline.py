@@ -24,11 +24,13 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
 from .errors import PipelineError, UnknownParamError
+from .node_signature import check_inputs, positional_names
+from .params import Param, declare_params
 
 if TYPE_CHECKING:
     from .run.runner import AnyRun
@@ -100,15 +102,9 @@ def _as_names(value: str | Iterable[str] | None, what: str, node: str) -> tuple[
     return names
 
 
-def _parameter_names(func: Callable[..., Any], node: str) -> tuple[str, ...]:
-    names = []
-    for p in inspect.signature(func).parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise PipelineError(
-                f"node '{node}': cannot infer inputs from *{p.name}/**{p.name}; pass inputs=[...]"
-            )
-        names.append(p.name)
-    return tuple(names)
+def _is_interactive(namespace: Mapping[str, Any]) -> bool:
+    """Whether code runs at a prompt: ``__main__`` with no file (REPL, ``-c``, IPython, Jupyter)."""
+    return namespace.get("__name__") == "__main__" and not namespace.get("__file__")
 
 
 # Pipelines by name, so the CLI, the site and worker processes find them again.
@@ -174,22 +170,34 @@ class NodeColumns:
 
 
 class Pipeline:
-    """A named DAG of nodes with default parameters.
+    """A named DAG of nodes with typed parameters.
 
     Nodes are added with the :meth:`node` decorator (which returns the function
     unchanged) and planned steps with :meth:`concept`. ``run()`` executes it.
+    ``params`` maps names to defaults (their type is the param's type) or to
+    :class:`~django_mlops.Param` declarations; ``param_specs`` has every param as
+    a typed ``Param`` and ``params`` the defaults as plain values.
+
+    Defined at an interactive prompt (a notebook cell, the REPL, ``python -c``),
+    a node defined again under its name replaces the earlier one, so a cell can
+    be run again; in a module file a reused name stays a definition error.
     """
 
     def __init__(
-        self, name: str, description: str = "", params: Mapping[str, Any] | None = None
+        self, name: str, description: str = "", params: Mapping[str, Any | Param] | None = None
     ) -> None:
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty name, got {name!r}")
         self.name = name
         self.description = description
-        self.params: dict[str, Any] = dict(params or {})
+        self.param_specs: dict[str, Param] = declare_params(name, params)
+        # Plain default values (a required param has none), as records and displays want.
+        self.params: dict[str, Any] = {
+            k: spec.default for k, spec in self.param_specs.items() if not spec.required
+        }
         frame = sys._getframe(1)
         self.module: str = frame.f_globals.get("__name__", "__main__")
+        self.interactive: bool = _is_interactive(frame.f_globals)
         self.graph = _engine.Graph()
         self._nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
@@ -299,10 +307,11 @@ class Pipeline:
             if not node_name:
                 raise PipelineError(f"cannot name node for {f!r}; pass name=...")
             declared_inputs = (
-                _parameter_names(f, node_name)
+                positional_names(f, node_name)
                 if inputs is None
                 else _as_names(inputs, "inputs", node_name)
             )
+            check_inputs(f, declared_inputs, node_name)
             if retries < 0:
                 raise PipelineError(f"node '{node_name}': retries must be >= 0, got {retries}")
             if timeout is not None and timeout <= 0:
@@ -358,16 +367,17 @@ class Pipeline:
 
     def _add(self, node: Node) -> Node:
         for param in node.params:
-            if param not in self.params:
-                known = ", ".join(sorted(self.params)) or "none"
+            if param not in self.param_specs:
+                known = ", ".join(sorted(self.param_specs)) or "none"
                 raise UnknownParamError(
                     f"node '{node.name}' reads params:{param}, but pipeline '{self.name}' "
                     f"has no param '{param}' (known: {known})"
                 )
+        if self.interactive and node.name in self._by_name:
+            return self._replace(node)
         # The engine checks the name, the producers and cycles for this node only.
-        node_id = self.graph.add_node(
-            node.name, list(node.inputs), list(node.outputs), list(node.tags), node.is_concept
-        )
+        node_id = self._add_to(self.graph, node)
+        # Built field by field: dataclasses.replace costs more than the rest of _add.
         stored = Node(
             name=node.name,
             func=node.func,
@@ -386,6 +396,33 @@ class Pipeline:
         self._by_name[stored.name] = stored
         self._columns = None
         return stored
+
+    @staticmethod
+    def _add_to(graph: Any, node: Node) -> int:
+        return int(
+            graph.add_node(
+                node.name, list(node.inputs), list(node.outputs), list(node.tags), node.is_concept
+            )
+        )
+
+    def _replace(self, node: Node) -> Node:
+        """Put ``node`` in the place of the node of its name (a notebook cell run again).
+
+        The engine graph cannot remove a node, so a new graph is built from the
+        node list with the new node in the old one's place: ids stay dense and in
+        declaration order. The pipeline changes only if the new graph is valid.
+        """
+        index = self._by_name[node.name].id
+        nodes = [*self._nodes[:index], node, *self._nodes[index + 1 :]]
+        graph = _engine.Graph()
+        # A cycle or a second producer the new definition brings raises here,
+        # before anything is swapped: the pipeline keeps its earlier definition.
+        nodes = [replace(each, id=self._add_to(graph, each)) for each in nodes]
+        self.graph = graph
+        self._nodes = nodes
+        self._by_name = {n.name: n for n in nodes}
+        self._columns = None
+        return nodes[index]
 
     def validate(self) -> None:
         """Check the whole graph: raises MissingInputError naming the input and its reader."""

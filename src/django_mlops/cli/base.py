@@ -9,10 +9,12 @@ into ``CommandError``. So both ways in behave the same.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..params import ParamText
 
 __all__ = [
     "EXIT_CANCELLED",
@@ -95,21 +97,23 @@ class Console:
 Handler = Callable[[argparse.Namespace, Console], int]
 
 
-def param_assignment(text: str) -> tuple[str, Any]:
-    """Parse ``K=V`` for ``--param``: V as JSON when it parses (1, 0.5, true, [1,2]) else text.
+def param_assignment(text: str) -> tuple[str, ParamText]:
+    """Parse ``K=V`` for ``--param``; V stays text, read later by the param's type.
 
-    >>> param_assignment("C=0.5"), param_assignment("name=iris")
-    (('C', 0.5), ('name', 'iris'))
+    The pipeline is not known yet when arguments are parsed, so ``V`` is kept as a
+    :class:`~django_mlops.params.ParamText`: the run reads ``C=1`` as the float 1.0
+    when C is a float, ``name=007`` as the string "007" when name is a string.
+
+    >>> param_assignment("C=0.5")
+    ('C', '0.5')
     """
+    from ..params import ParamText
+
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key, value
+    return key, ParamText(raw)
 
 
 def run_id(text: str) -> int:

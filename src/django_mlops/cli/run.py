@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=param_assignment,
         default=[],
         metavar="KEY=VALUE",
-        help="Override a param; VALUE is read as JSON when it parses (1, 0.5, true, [1,2]), "
-        "else as text. Repeatable.",
+        help="Override a param; VALUE is read by the param's type (C=1 is 1.0 for a float "
+        "param, flag=yes a bool, sizes=[1,2] a list). Repeatable.",
     )
     run.add_argument(
         "-e",

@@ -7,10 +7,14 @@ the whole per-node overhead of the inline executor.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import site
 import socket
+import sysconfig
 import time
 import traceback
+from pathlib import Path
 from types import TracebackType
 
 from .. import capture as capturing
@@ -55,9 +59,65 @@ def timeout_message(task: TaskSpec) -> str:
     return f"TaskTimeout: node '{task.node}' timed out: it exceeded its timeout of {task.timeout} s"
 
 
+def _library_roots() -> tuple[str, ...]:
+    """Folders whose code is not the user's: the standard library, installed packages, us."""
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    with contextlib.suppress(AttributeError):  # an old virtualenv's site module lacks it
+        roots.update(site.getsitepackages())
+    roots.add(site.getusersitepackages())
+    roots.add(str(Path(__file__).resolve().parents[1]))  # the django_mlops package
+    return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
+
+
+_LIBRARY_ROOTS = _library_roots()
+_LIBRARY_FOLDERS = ("site-packages", "dist-packages")
+_user_file_cache: dict[str, bool] = {}
+
+
+def _is_user_file(filename: str) -> bool:
+    """Whether a frame of this file is the user's code (not a library's nor ours)."""
+    known = _user_file_cache.get(filename)
+    if known is not None:
+        return known
+    if filename.startswith("<"):
+        # "<frozen importlib._bootstrap>" is the standard library; "<string>",
+        # "<stdin>" and "<ipython-input-...>" are what a user typed.
+        mine = not filename.startswith("<frozen ")
+    else:
+        path = os.path.realpath(filename)
+        mine = not path.startswith(_LIBRARY_ROOTS) and not any(
+            part in _LIBRARY_FOLDERS for part in Path(path).parts
+        )
+    _user_file_cache[filename] = mine
+    return mine
+
+
+def _user_location(exc: BaseException) -> str:
+    """`` (in fit, my_pipelines.py:31)`` when ``exc`` was raised inside a library called
+    from user code: the innermost user frame says where in the user's code it failed.
+
+    Empty when the exception was raised in the user's own code (the error's last
+    traceback line already points there) or no user frame is on the way.
+    """
+    tb = exc.__traceback__
+    user: TracebackType | None = None
+    innermost_is_user = False
+    while tb is not None:
+        innermost_is_user = _is_user_file(tb.tb_frame.f_code.co_filename)
+        if innermost_is_user:
+            user = tb
+        tb = tb.tb_next
+    if user is None or innermost_is_user:
+        return ""
+    code = user.tb_frame.f_code
+    return f" (in {code.co_name}, {os.path.basename(code.co_filename)}:{user.tb_lineno})"
+
+
 def _error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return line + _user_location(exc)
 
 
 def _traceback_text(exc: BaseException) -> str:

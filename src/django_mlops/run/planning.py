@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _engine
-from ..errors import UnknownParamError
+from ..params import validate_params
 from ..pipeline import Node, Pipeline
 
 __all__ = [
@@ -42,16 +42,13 @@ _FIRST_RUN_WORDS = {**_REASON_WORDS, "not_stored": "first run"}
 
 
 def resolve_params(pipeline: Pipeline, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The pipeline's default params overlaid by ``given``; unknown names are an error."""
-    params = dict(pipeline.params)
-    for key, value in (given or {}).items():
-        if key not in params:
-            known = ", ".join(sorted(params)) or "none"
-            raise UnknownParamError(
-                f"pipeline '{pipeline.name}' has no param '{key}' (known: {known})"
-            )
-        params[key] = value
-    return params
+    """The pipeline's default params overlaid by ``given``, each coerced to its type.
+
+    Raises :class:`~django_mlops.errors.ParamValidationError` (an
+    ``UnknownParamError``) listing every refused field; see
+    :func:`django_mlops.params.validate_params`.
+    """
+    return validate_params(pipeline, given)
 
 
 def param_digest(value: Any) -> str:
