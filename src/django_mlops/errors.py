@@ -25,6 +25,7 @@ __all__ = [
     "NodeOutputError",
     "PipelineError",
     "PipelineNotFound",
+    "ReadFileError",
     "RunError",
     "SelectionError",
     "StateError",
@@ -34,6 +35,10 @@ __all__ = [
 
 class UnknownParamError(PipelineError):
     """A run was given a parameter the pipeline does not declare, or a node reads one."""
+
+
+class ReadFileError(PipelineError):
+    """A file a node declares in ``reads=`` is missing (or matches nothing) or cannot be read."""
 
 
 class PipelineNotFound(LookupError):

@@ -187,6 +187,11 @@ class TaskRun(models.Model):
         default=0, help_text="The key's first 8 bytes as a signed integer: what the cache indexes."
     )
     input_keys = RecordJSONField(default=dict, blank=True, help_text="Dataset → key.")
+    reads = RecordJSONField(
+        default=dict,
+        blank=True,
+        help_text="File path → SHA-256 of the files the node declares it reads (part of its key).",
+    )
     reason = models.CharField(max_length=32, blank=True, help_text="Why it ran or was reused.")
     reason_detail = models.TextField(blank=True)
     outputs = RecordJSONField(

@@ -247,6 +247,14 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "reads",
+                    django_mlops.models.RecordJSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="File path → SHA-256 of the files the node declares it reads (part of its key).",
+                    ),
+                ),
+                (
                     "reason",
                     models.CharField(
                         blank=True, help_text="Why it ran or was reused.", max_length=32

@@ -76,11 +76,13 @@ class RunHistory:
             rows = rows.filter(node__in=names)
         latest = rows.values("node").annotate(last=Max("id")).values_list("last", flat=True)
         found = TaskRun.objects.filter(id__in=latest).values_list(
-            "node", "code_hash", "key", "input_keys", "run__params"
+            "node", "code_hash", "key", "input_keys", "run__params", "reads"
         )
         return {
-            node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
-            for node, code_hash, key, input_keys, params in found
+            node: PreviousTask(
+                code_hash, key, dict(input_keys or {}), dict(params or {}), dict(reads or {})
+            )
+            for node, code_hash, key, input_keys, params, reads in found
         }
 
 

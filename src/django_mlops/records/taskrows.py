@@ -67,6 +67,7 @@ _INSERT_COLUMNS = (
     "key",
     "key_prefix",
     "input_keys",
+    "reads",
     "reason",
     "reason_detail",
     *UPDATE_COLUMNS[: _OUTPUTS + 1],
@@ -172,6 +173,7 @@ def insert_task_rows(
         pick(plan.keys),
         pick(plan.key_prefixes),
         pick(plan.input_keys_json),
+        pick(plan.reads_json),
         pick(plan.reasons),
         pick(plan.details),
         pick(states),
@@ -187,7 +189,10 @@ def insert_task_rows(
     names = [column_of(TaskRun, c) for c in _INSERT_COLUMNS]
     # JSON columns are given as text; PostgreSQL needs the cast to jsonb spelled out.
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = [f"%s{json_cast}" if c in ("input_keys", "outputs") else "%s" for c in _INSERT_COLUMNS]
+    marks = [
+        f"%s{json_cast}" if c in ("input_keys", "reads", "outputs") else "%s"
+        for c in _INSERT_COLUMNS
+    ]
     insert_columns(table, names, marks, [[run_id] * len(row_order), *columns])
     return row_order, texts
 

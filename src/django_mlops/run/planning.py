@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _engine
+from ..datafiles import read_fingerprints, with_reads
 from ..errors import UnknownParamError
 from ..pipeline import Node, Pipeline
 
@@ -36,6 +37,8 @@ _REASON_WORDS = {
     "upstream_concept": "downstream of a concept step",
     "not_stored": "",  # explained per node: what changed since its last run
 }
+# A node with no outputs is not cacheable by default (pipeline.py): say why.
+_SIDE_EFFECTS_WORDS = "no outputs: runs for its side effects (cache=True to reuse)"
 # Nothing recorded to compare with: every node that runs for lack of a stored
 # output is, as far as this run knows, running for the first time.
 _FIRST_RUN_WORDS = {**_REASON_WORDS, "not_stored": "first run"}
@@ -90,6 +93,7 @@ class PreviousTask:
     key: str
     input_keys: dict[str, str]
     params: dict[str, Any]
+    reads: dict[str, str] = field(default_factory=dict)  # {path: sha256} of its read files
 
 
 @dataclass
@@ -98,7 +102,7 @@ class RunPlan:
 
     pipeline: Pipeline
     params: dict[str, Any]
-    code_hashes: list[str]
+    code_hashes: list[str]  # of the functions alone (what records show as "code")
     keys: list[str]
     # Per node id, the signed first 8 bytes of the key (what the task table
     # indexes) and the {dataset: key} JSON text of its inputs, both built by the
@@ -110,6 +114,16 @@ class RunPlan:
     details: list[str]  # words for the reason
     order: list[int]  # topological order of node ids
     engine_plan: Any  # the engine's Plan, which a Scheduler starts from
+    # {node id: {path: sha256}} of the nodes that declare reads (part of their keys).
+    reads: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def reads_json(self) -> list[str]:
+        """Per node id, the JSON text of its read files' {path: sha256} ("{}" for none)."""
+        texts = ["{}"] * len(self.keys)
+        for node_id, files in self.reads.items():
+            texts[node_id] = json.dumps(files, sort_keys=True)
+        return texts
 
 
 def explain_rerun(
@@ -118,8 +132,13 @@ def explain_rerun(
     input_keys: Mapping[str, str],
     params: Mapping[str, Any],
     previous: PreviousTask | None,
+    reads: Mapping[str, str] | None = None,
 ) -> str:
-    """Words for why a node with no stored outputs runs: what changed since its last run."""
+    """Words for why a node with no stored outputs runs: what changed since its last run.
+
+    ``reads`` are the node's read files now ({path: sha256}), compared with those
+    the previous run recorded: "file data/raw.csv changed".
+    """
     if previous is None:
         return "first run"
     changes = []
@@ -133,6 +152,15 @@ def explain_rerun(
     for dataset, key in input_keys.items():
         if previous.input_keys.get(dataset) != key:
             changes.append(f"input '{dataset}' changed")
+    now = reads or {}
+    for path in sorted(now.keys() | previous.reads.keys()):
+        before, after = previous.reads.get(path), now.get(path)
+        if before is None:
+            changes.append(f"file {path} added")
+        elif after is None:
+            changes.append(f"file {path} removed")
+        elif before != after:
+            changes.append(f"file {path} changed")
     return ", ".join(changes) if changes else "no cache entry"
 
 
@@ -160,13 +188,20 @@ def make_plan(
     resolved = resolve_params(pipeline, params)
     nodes = pipeline.nodes
     graph = pipeline.graph
+    # Declared read files are checked (a missing one fails here, before anything
+    # runs) and hashed; unrecorded runs only check them.
+    reads = read_fingerprints(pipeline, hash_files=fingerprints)
+    code_only: list[str]
     if fingerprints:
-        hashes = code_hashes(pipeline.columns.funcs)
+        code_only = code_hashes(pipeline.columns.funcs)
+        # The engine fingerprints a file-reading node's code and files as one hash;
+        # the record keeps the code hash alone, so "code changed" stays precise.
+        hashes = with_reads(code_only, reads)
         digests = {name: param_digest(value) for name, value in resolved.items()}
         keys, key_prefixes, input_keys_json = _engine.fingerprint_records(graph, hashes, digests)
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
-        hashes = keys = [""] * len(nodes)
+        code_only = hashes = keys = [""] * len(nodes)
         key_prefixes, input_keys_json = [], []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
@@ -194,7 +229,7 @@ def make_plan(
     run_plan = RunPlan(
         pipeline=pipeline,
         params=resolved,
-        code_hashes=hashes,
+        code_hashes=code_only,
         keys=list(keys),
         key_prefixes=key_prefixes,
         input_keys_json=input_keys_json,
@@ -203,7 +238,12 @@ def make_plan(
         details=details,
         order=list(graph.topological_order()),
         engine_plan=plan,
+        reads=reads if fingerprints else {},
     )
+    if "not_cacheable" in reasons:
+        for i, reason in enumerate(reasons):
+            if reason == "not_cacheable" and not nodes[i].outputs and not nodes[i].is_concept:
+                details[i] = _SIDE_EFFECTS_WORDS
     if previous_tasks is not None and "not_stored" in reasons:
         rerun = [i for i, reason in enumerate(reasons) if reason == "not_stored"]
         previous = previous_tasks([nodes[i].name for i in rerun])
@@ -213,5 +253,7 @@ def make_plan(
                 details[i] = "first run"
                 continue
             input_keys = json.loads(input_keys_json[i]) if input_keys_json else {}
-            details[i] = explain_rerun(nodes[i], hashes[i], input_keys, resolved, before)
+            details[i] = explain_rerun(
+                nodes[i], code_only[i], input_keys, resolved, before, reads.get(i)
+            )
     return run_plan
