@@ -43,10 +43,12 @@ logger = logging.getLogger(__name__)
 
 #: The file in ``MLOPS["HOME"]`` that remembers digests by path, size and times.
 CACHE_NAME = "file-hashes.json"
-# A file changed within this long before it was hashed may change again without
-# its times moving (coarse timestamps: 1-2 s on some file systems), so its digest
-# is not remembered ("racy" entries, as git calls them): it is hashed next time too.
-_RACY_NS = 2_000_000_000
+# A file changed within one timestamp tick before it was hashed may change again
+# without its times moving, so its digest is not remembered ("racy" entries, as
+# git calls them): it is hashed next time too. Times in whole seconds betray a
+# coarse file system (FAT: 2 s); others tick in milliseconds at most.
+_RACY_COARSE_NS = 2_000_000_000
+_RACY_FINE_NS = 100_000_000
 _GLOB_CHARS = frozenset("*?[")
 # Saving and loading in one process go one at a time; processes write whole files.
 _save_lock = threading.Lock()
@@ -107,6 +109,13 @@ def _sha256_of(path: str) -> str:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
+def _racy(stat: os.stat_result, now_ns: int) -> bool:
+    """Whether the file changed too recently for its times to tell a later change."""
+    changed = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    coarse = stat.st_mtime_ns % 1_000_000_000 == 0 and stat.st_ctime_ns % 1_000_000_000 == 0
+    return now_ns - changed <= (_RACY_COARSE_NS if coarse else _RACY_FINE_NS)
+
+
 class FileHashes:
     """SHA-256 digests of files, remembered by (size, mtime_ns, ctime_ns) in a JSON file.
 
@@ -148,7 +157,7 @@ class FileHashes:
             raise ReadFileError(
                 f"node '{node}' reads {path}, which cannot be read ({exc.strerror or exc})"
             ) from None
-        if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > _RACY_NS:
+        if not _racy(stat, time.time_ns()):
             entry: list[int | str] = [*signature, digest]
             self._entries[path] = self._added[path] = entry
         return digest
