@@ -163,7 +163,7 @@ def test_missing_file_fails_before_a_run_is_recorded(project: Any, tmp_path: Pat
     assert Run.objects.count() == 0
     assert not module.CALLS
     # Unrecorded runs check the files too.
-    with pytest.raises(ReadFileError, match="data/missing.csv"):
+    with pytest.raises(ReadFileError, match=r"data/missing\.csv"):
         module.p.run(executor="inline", record=False)
 
 
