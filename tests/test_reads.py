@@ -175,6 +175,8 @@ def test_pattern_matching_nothing_is_an_error(project: Any) -> None:
 
 def test_reads_must_be_non_empty_strings() -> None:
     p = Pipeline("reads_bad_names")
+    p.node(outputs="y", reads="one.csv", name="g")(lambda: 1)
+    assert p["g"].reads == ("one.csv",) and p["g"].reads_root == str(Path(__file__).parent)
     with pytest.raises(PipelineError, match="node 'f': reads must be non-empty strings"):
         p.node(outputs="x", reads=["ok.csv", ""], name="f")(lambda: 1)
 

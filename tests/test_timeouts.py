@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from django_mlops import Pipeline
 from django_mlops.executors import TaskSpec, get_executor
@@ -89,7 +90,10 @@ def test_inline_off_the_main_thread_gives_up_after_the_timeout() -> None:
     found: dict[str, Any] = {}
 
     def in_thread() -> None:
-        found["result"] = _timed_run(_pipeline("timeout_inline_thread"), "inline")
+        try:
+            found["result"] = _timed_run(_pipeline("timeout_inline_thread"), "inline")
+        finally:
+            connections.close_all()  # this thread's own connection: the test database is dropped
 
     worker = threading.Thread(target=in_thread)
     worker.start()
