@@ -7,6 +7,7 @@ import shutil
 import sys
 import textwrap
 import time
+from collections import deque
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -42,7 +43,9 @@ def test_second_run_is_all_cached_and_calls_nothing() -> None:
     assert second.status == "succeeded"
     # The cached outputs come back from the artifact store, verified.
     assert second.output("result") == first.output("result") == {"total": 27}
-    assert {n: t.key for n, t in second.tasks.by_node().items()} == {n: t.key for n, t in first.tasks.by_node().items()}
+    assert {n: t.key for n, t in second.tasks.by_node().items()} == {
+        n: t.key for n, t in first.tasks.by_node().items()
+    }
 
 
 def test_changed_param_reruns_its_readers_and_their_descendants() -> None:
@@ -85,6 +88,42 @@ def test_node_with_cache_off_always_runs() -> None:
     assert fixtures.calls() == ["load"]
     assert run.tasks["load"].reason == "not_cacheable"
     assert run.tasks["describe"].state == "cached"
+
+
+NOTIFIED: deque[list[int]] = deque()
+
+
+def notify(x: list[int]) -> None:
+    """A node with no outputs: it runs for what it does (sends, writes, uploads)."""
+    NOTIFIED.append(x)
+
+
+def test_node_without_outputs_runs_every_time() -> None:
+    p = Pipeline("side_effects")
+    p.node(outputs="x")(fixtures.load)
+    p.node(inputs=["x"])(notify)
+    assert p["notify"].cache is False and p["load"].cache is True
+    p.run(executor="inline")
+    NOTIFIED.clear()
+    run = p.run(executor="inline")
+    assert list(NOTIFIED) == [[1, 2, 3]]
+    assert run.tasks["load"].state == "cached"
+    assert run.tasks["notify"].state == "succeeded"
+    assert run.tasks["notify"].reason == "not_cacheable"
+    assert run.tasks["notify"].reason_detail == (
+        "no outputs: runs for its side effects (cache=True to reuse)"
+    )
+
+
+def test_node_without_outputs_is_cached_when_it_asks() -> None:
+    p = Pipeline("side_effects_cached")
+    p.node(outputs="x")(fixtures.load)
+    p.node(inputs=["x"], cache=True)(notify)
+    p.run(executor="inline")
+    NOTIFIED.clear()
+    run = p.run(executor="inline")
+    assert not NOTIFIED
+    assert run.tasks["notify"].state == "cached"
 
 
 def test_same_code_under_other_output_names_is_not_reused() -> None:

@@ -58,7 +58,9 @@ def test_metrics_with_steps_and_params() -> None:
 def test_outputs_are_content_addressed_with_previews() -> None:
     run = fixtures.diamond().run(executor="inline")
     tasks = run.tasks
-    by_dataset = {d: (node, pk) for node, t in tasks.by_node().items() for d, pk in t.output_ids().items()}
+    by_dataset = {
+        d: (node, pk) for node, t in tasks.by_node().items() for d, pk in t.output_ids().items()
+    }
     assert set(by_dataset) == {"x", "y", "z", "result", "summary"}
     assert by_dataset["result"][0] == "combine"
     artifact = tasks["combine"].output_artifacts()["result"]
@@ -113,9 +115,7 @@ def test_large_runs_are_written_in_several_statements() -> None:
     rows = list(run.task_runs.order_by("id").values_list("id", "node", "state"))
     assert len(rows) == 2346 and {state for _, _, state in rows} == {"succeeded"}
     assert rows[0][1] == "seed"  # topological order
-    outputs = dict(
-        TaskOutput.objects.filter(task__run=run).values_list("task__node", "dataset")
-    )
+    outputs = dict(TaskOutput.objects.filter(task__run=run).values_list("task__node", "dataset"))
     assert all(outputs[node] == node.replace("n", "d", 1) for _, node, _ in rows[1:])
     assert run.output("d2344") == fixtures.chain_step(fixtures.load())
     again = p.run(executor="inline")

@@ -30,6 +30,7 @@ __all__ = [
     "ParamValidationError",
     "PipelineError",
     "PipelineNotFound",
+    "ReadFileError",
     "RunError",
     "SelectionError",
     "StateError",
@@ -63,6 +64,10 @@ class ParamValidationError(UnknownParamError):
     def __reduce__(self) -> tuple[type[ParamValidationError], tuple[list[ParamFieldError]]]:
         # Exceptions pickle their str args by default; this one is rebuilt from its fields.
         return type(self), (self.errors,)
+
+
+class ReadFileError(PipelineError):
+    """A file a node declares in ``reads=`` is missing (or matches nothing) or cannot be read."""
 
 
 class PipelineNotFound(LookupError):

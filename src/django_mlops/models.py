@@ -207,6 +207,11 @@ class TaskRun(models.Model):
     code_hash = models.CharField(max_length=_SHA_LENGTH, blank=True)
     key = models.CharField(max_length=_SHA_LENGTH, blank=True, help_text="The node's fingerprint.")
     input_keys = RecordJSONField(default=dict, blank=True, help_text="Dataset → key.")
+    reads = RecordJSONField(
+        default=dict,
+        blank=True,
+        help_text="File path → SHA-256 of the files the node declares it reads (part of its key).",
+    )
     reason = models.CharField(max_length=32, blank=True, help_text="Why it ran, or did not.")
     reason_detail = models.TextField(blank=True)
     reused_from = models.ForeignKey(

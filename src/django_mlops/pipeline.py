@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -72,6 +73,10 @@ class Node:
     description: str = ""
     is_concept: bool = False
     returns_tuple: bool = False
+    # Files, folders or glob patterns the node reads, as declared; relative ones
+    # are relative to ``reads_root`` (the pipeline's folder, fixed at definition).
+    reads: tuple[str, ...] = ()
+    reads_root: str = ""
     id: int = field(default=-1, compare=False)
 
     @property
@@ -167,6 +172,8 @@ class NodeColumns:
     first_output_json: list[str]
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
+    # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
+    reading: list[int]
 
 
 class Pipeline:
@@ -247,6 +254,7 @@ class Pipeline:
                 cacheable=[n.cache for n in nodes],
                 first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
                 single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
+                reading=[n.id for n in nodes if n.reads],
             )
         return columns
 
@@ -278,7 +286,8 @@ class Pipeline:
         tags: str | Sequence[str] = (),
         retries: int = 0,
         timeout: float | None = None,
-        cache: bool = True,
+        cache: bool | None = None,
+        reads: str | Sequence[str] = (),
     ) -> Callable[[F], F]: ...
 
     def node(
@@ -293,13 +302,18 @@ class Pipeline:
         tags: str | Sequence[str] = (),
         retries: int = 0,
         timeout: float | None = None,
-        cache: bool = True,
+        cache: bool | None = None,
+        reads: str | Sequence[str] = (),
     ) -> F | Callable[[F], F]:
         """Add a function as a node; usable bare (``@p.node``) or with options.
 
         ``inputs`` default to the function's parameter names; ``outputs`` is one
         dataset name or a list (the function then returns a tuple of that length).
         Returns the function unchanged so it stays callable in unit tests.
+        ``cache`` defaults to on, and to off for a node with no outputs (it runs for
+        its side effects). ``reads`` names the files, folders or glob patterns the
+        node reads (relative to the pipeline's file, or absolute): their contents
+        are part of its cache key.
         """
 
         def decorate(f: F) -> F:
@@ -316,20 +330,26 @@ class Pipeline:
                 raise PipelineError(f"node '{node_name}': retries must be >= 0, got {retries}")
             if timeout is not None and timeout <= 0:
                 raise PipelineError(f"node '{node_name}': timeout must be > 0, got {timeout}")
+            declared_outputs = _as_names(outputs, "outputs", node_name)
+            declared_reads = _as_names(reads, "reads", node_name)
             self._add(
                 Node(
                     name=node_name,
                     func=f,
                     inputs=declared_inputs,
-                    outputs=_as_names(outputs, "outputs", node_name),
+                    outputs=declared_outputs,
                     tags=_as_names(tags, "tags", node_name),
                     retries=int(retries),
                     timeout=timeout,
-                    cache=cache,
+                    # No outputs: nothing to reuse but the side effects, which a
+                    # cache hit would silently skip.
+                    cache=bool(declared_outputs) if cache is None else bool(cache),
                     description=(
                         description if description is not None else _first_paragraph(f.__doc__)
                     ),
                     returns_tuple=outputs is not None and not isinstance(outputs, str),
+                    reads=declared_reads,
+                    reads_root=self._reads_root() if declared_reads else "",
                 )
             )
             return f
@@ -390,6 +410,8 @@ class Pipeline:
             description=node.description,
             is_concept=node.is_concept,
             returns_tuple=node.returns_tuple,
+            reads=node.reads,
+            reads_root=node.reads_root,
             id=node_id,
         )
         self._nodes.append(stored)
@@ -423,6 +445,18 @@ class Pipeline:
         self._by_name = {n.name: n for n in nodes}
         self._columns = None
         return nodes[index]
+
+    def _reads_root(self) -> str:
+        """The folder relative ``reads`` are resolved against: the pipeline's file's folder.
+
+        A module without a file (``python -c``, a notebook) resolves them against
+        the current directory at definition time, so a later ``chdir`` changes nothing.
+        """
+        module = sys.modules.get(self.module)
+        filename = getattr(module, "__file__", None)
+        if filename:
+            return os.path.dirname(os.path.abspath(filename))
+        return os.getcwd()
 
     def validate(self) -> None:
         """Check the whole graph: raises MissingInputError naming the input and its reader."""

@@ -231,6 +231,7 @@ def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
         leave_task(token)
     timed_out = False
     if guard is not None and guard.fired:
+        ok = False  # also when the stop landed after the function returned
         timed_out = guard.fired_with is TaskTimeout
         error = timeout_message(task) if timed_out else CANCELLED_MESSAGE
     if not ok:

@@ -1,9 +1,12 @@
 """The threads executor: a pool of worker threads, outcomes back through a queue.
 
 Good for nodes that release the GIL (NumPy, scikit-learn, I/O). A node over its
-timeout, or a cancelled one, gets an asynchronous exception; its outcome is
-reported at once, and if the thread is stuck in a C call it is left to finish
-that call (its late result is dropped) while a new thread takes its place.
+timeout, or a cancelled one, gets an asynchronous exception. Pure Python code
+stops at once and reports its timeout as usual; a thread still stuck in a C call
+a moment later (``time.sleep``, a long NumPy kernel) cannot be stopped: the
+attempt is reported failed then, saying so, and the thread is left to finish
+that call (its late result is dropped) while a new thread takes its place. A
+cancelled attempt is reported at once.
 """
 
 from __future__ import annotations
@@ -21,14 +24,27 @@ from .watchdog import Guard
 __all__ = ["ThreadExecutor"]
 
 
+# How long a timed-out thread gets to take its exception before it counts as stuck.
+_STOP_GRACE_SECONDS = 0.25
+
+
+def stuck_message(task: TaskSpec) -> str:
+    """The error of an attempt whose thread could not be stopped at its timeout."""
+    return (
+        f"{timeout_message(task)}; its thread could not be stopped (it is blocked in a "
+        f"call into C code) and is left to finish in the background"
+    )
+
+
 class _Job:
-    __slots__ = ("generation", "guard", "reported", "task")
+    __slots__ = ("done", "generation", "guard", "reported", "task")
 
     def __init__(self, task: TaskSpec, generation: int) -> None:
         self.task = task
         self.generation = generation
         self.guard: Guard | None = None
         self.reported = False  # an outcome was sent for it (set under the executor's lock)
+        self.done = threading.Event()  # run_task returned
 
 
 class ThreadExecutor(Executor):
@@ -75,6 +91,7 @@ class ThreadExecutor(Executor):
                 job.guard = Guard(partial(self._report_stopped, job))
                 self._running.add(job)
             outcome = run_task(job.task, job.guard)
+            job.done.set()
             with self._lock:
                 self._running.discard(job)
                 abandoned = job.reported
@@ -87,7 +104,19 @@ class ThreadExecutor(Executor):
             self._outcomes.put((job.generation, outcome))
 
     def _report_stopped(self, job: _Job, guard: Guard) -> None:
-        """A guard fired: report the attempt now and give its slot to a new thread."""
+        """A guard fired: a cancel is reported now, a timeout once the thread proves stuck."""
+        if guard.fired_with is TaskTimeout:
+            # Not here: this is the watchdog thread, which other deadlines wait for.
+            check = threading.Timer(_STOP_GRACE_SECONDS, self._give_up, (job, guard))
+            check.daemon = True
+            check.start()
+            return
+        self._give_up(job, guard)
+
+    def _give_up(self, job: _Job, guard: Guard) -> None:
+        """Report the attempt as stopped and give its slot to a new thread (unless it ended)."""
+        if job.done.is_set():
+            return  # it took the exception: its own thread reports it
         task = job.task
         with self._lock:
             if job.reported:
@@ -102,7 +131,7 @@ class ThreadExecutor(Executor):
             texts, context, started = running.texts(), running.context, running.started_at
         outcome = failed_outcome(
             task,
-            timeout_message(task) if timed_out else CANCELLED_MESSAGE,
+            stuck_message(task) if timed_out else CANCELLED_MESSAGE,
             started_at=started,
             timed_out=timed_out,
             texts=texts,

@@ -109,11 +109,13 @@ class RunHistory:
         found = (
             TaskRun.objects.using(self.using)
             .filter(id__in=latest)
-            .values_list("node", "code_hash", "key", "input_keys", "run__params")
+            .values_list("node", "code_hash", "key", "input_keys", "run__params", "reads")
         )
         return {
-            node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
-            for node, code_hash, key, input_keys, params in found
+            node: PreviousTask(
+                code_hash, key, dict(input_keys or {}), dict(params or {}), dict(reads or {})
+            )
+            for node, code_hash, key, input_keys, params, reads in found
         }
 
     def copy_reused_records(self, run_id: int, task_ids: Sequence[int]) -> None:

@@ -130,7 +130,12 @@ class Table:
         connection = connections[self.using]
         if isinstance(field, models.JSONField):
             ops, encoder = connection.ops, field.encoder
-            return lambda value: ops.adapt_json_value(value, encoder)
+            empty = ops.adapt_json_value({}, encoder)  # most rows: made once, not per row
+
+            def adapt_json(value: Any) -> Any:
+                return empty if value == {} else ops.adapt_json_value(value, encoder)
+
+            return adapt_json
         if isinstance(field, models.DateTimeField):
             if connection.vendor == "sqlite":
                 return _sqlite_datetime

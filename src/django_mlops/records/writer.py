@@ -58,6 +58,7 @@ _SCALAR_TEXT_MAX = 256
 # flush tries again with the buffer intact), long at the end (nothing comes after).
 _RETRY_DURING_RUN = 2.0
 _RETRY_AT_END = 60.0
+_NO_READS: dict[str, str] = {}
 
 
 def _now() -> dt.datetime:
@@ -345,7 +346,7 @@ class RecordWriter:
     def _insert_tasks(self) -> None:
         """Insert one TaskRun per node, in topological order (id order reads as a run order)."""
         plan, rows, names = self.plan, self.rows, self.pipeline.columns.names
-        reused_from = self.history.reused_tasks
+        reused_from, reads = self.history.reused_tasks, plan.reads
         values = []
         for node_id in plan.order:
             row = rows.get(node_id)
@@ -359,13 +360,14 @@ class RecordWriter:
                     plan.code_hashes[node_id],
                     plan.keys[node_id],
                     plan.input_keys[node_id],
+                    reads.get(node_id, _NO_READS),
                     row.reason or plan.reasons[node_id],
                     plan.details[node_id] if row.detail is None else row.detail,
                     reused_from.get(node_id),
                 ]
             )
         columns: tuple[str, ...] = ("run", "node", *TASK_COLUMNS, "code_hash", "key", "input_keys")
-        columns += ("reason", "reason_detail", "reused_from")
+        columns += ("reads", "reason", "reason_detail", "reused_from")
         Table(TaskRun, columns, self.using).insert(values)
         found = dict(
             TaskRun.objects.using(self.using)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _engine
+from ..datafiles import read_fingerprints, with_reads
 from ..params import validate_params
 from ..pipeline import Node, Pipeline
 
@@ -36,6 +37,8 @@ _REASON_WORDS = {
     "upstream_concept": "downstream of a concept step",
     "not_stored": "",  # explained per node: what changed since its last run
 }
+# A node with no outputs is not cacheable by default (pipeline.py): say why.
+_SIDE_EFFECTS_WORDS = "no outputs: runs for its side effects (cache=True to reuse)"
 # Nothing recorded to compare with: every node that runs for lack of a stored
 # output is, as far as this run knows, running for the first time.
 _FIRST_RUN_WORDS = {**_REASON_WORDS, "not_stored": "first run"}
@@ -87,6 +90,7 @@ class PreviousTask:
     key: str
     input_keys: dict[str, str]
     params: dict[str, Any]
+    reads: dict[str, str] = field(default_factory=dict)  # {path: sha256} of its read files
 
 
 @dataclass
@@ -95,7 +99,7 @@ class RunPlan:
 
     pipeline: Pipeline
     params: dict[str, Any]
-    code_hashes: list[str]
+    code_hashes: list[str]  # of the functions alone (what records show as "code")
     keys: list[str]
     # Per node id, {input dataset: its producer's key}; empty for an unrecorded plan.
     input_keys: list[dict[str, str]]
@@ -104,6 +108,8 @@ class RunPlan:
     details: list[str]  # words for the reason
     order: list[int]  # topological order of node ids
     engine_plan: Any  # the engine's Plan, which a Scheduler starts from
+    # {node id: {path: sha256}} of the nodes that declare reads (part of their keys).
+    reads: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def explain_rerun(
@@ -112,8 +118,13 @@ def explain_rerun(
     input_keys: Mapping[str, str],
     params: Mapping[str, Any],
     previous: PreviousTask | None,
+    reads: Mapping[str, str] | None = None,
 ) -> str:
-    """Words for why a node with no stored outputs runs: what changed since its last run."""
+    """Words for why a node with no stored outputs runs: what changed since its last run.
+
+    ``reads`` are the node's read files now ({path: sha256}), compared with those
+    the previous run recorded: "file data/raw.csv changed".
+    """
     if previous is None:
         return "first run"
     changes = []
@@ -127,6 +138,15 @@ def explain_rerun(
     for dataset, key in input_keys.items():
         if previous.input_keys.get(dataset) != key:
             changes.append(f"input '{dataset}' changed")
+    now = reads or {}
+    for path in sorted(now.keys() | previous.reads.keys()):
+        before, after = previous.reads.get(path), now.get(path)
+        if before is None:
+            changes.append(f"file {path} added")
+        elif after is None:
+            changes.append(f"file {path} removed")
+        elif before != after:
+            changes.append(f"file {path} changed")
     return ", ".join(changes) if changes else "no cache entry"
 
 
@@ -154,8 +174,15 @@ def make_plan(
     resolved = resolve_params(pipeline, params)
     nodes = pipeline.nodes
     graph = pipeline.graph
+    # Declared read files are checked (a missing one fails here, before anything
+    # runs) and hashed; unrecorded runs only check them.
+    reads = read_fingerprints(pipeline, hash_files=fingerprints)
+    code_only: list[str]
     if fingerprints:
-        hashes = code_hashes(pipeline.columns.funcs)
+        code_only = code_hashes(pipeline.columns.funcs)
+        # The engine fingerprints a file-reading node's code and files as one hash;
+        # the record keeps the code hash alone, so "code changed" stays precise.
+        hashes = with_reads(code_only, reads)
         digests = {name: param_digest(value) for name, value in resolved.items()}
         keys, per_input = _engine.fingerprint(graph, hashes, digests)
         # The engine gives input keys in the order of each node's dataset inputs.
@@ -165,7 +192,7 @@ def make_plan(
         ]
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
-        hashes = keys = [""] * len(nodes)
+        code_only = hashes = keys = [""] * len(nodes)
         input_keys = []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
@@ -193,7 +220,7 @@ def make_plan(
     run_plan = RunPlan(
         pipeline=pipeline,
         params=resolved,
-        code_hashes=hashes,
+        code_hashes=code_only,
         keys=list(keys),
         input_keys=input_keys,
         initial=initial,
@@ -201,7 +228,12 @@ def make_plan(
         details=details,
         order=list(graph.topological_order()),
         engine_plan=plan,
+        reads=reads if fingerprints else {},
     )
+    if "not_cacheable" in reasons:
+        for i, reason in enumerate(reasons):
+            if reason == "not_cacheable" and not nodes[i].outputs and not nodes[i].is_concept:
+                details[i] = _SIDE_EFFECTS_WORDS
     if previous_tasks is not None and "not_stored" in reasons:
         rerun = [i for i, reason in enumerate(reasons) if reason == "not_stored"]
         previous = previous_tasks([nodes[i].name for i in rerun])
@@ -210,5 +242,7 @@ def make_plan(
             if before is None:  # never ran: nothing to compare, no input keys to parse
                 details[i] = "first run"
                 continue
-            details[i] = explain_rerun(nodes[i], hashes[i], input_keys[i], resolved, before)
+            details[i] = explain_rerun(
+                nodes[i], code_only[i], input_keys[i], resolved, before, reads.get(i)
+            )
     return run_plan
