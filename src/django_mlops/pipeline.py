@@ -169,7 +169,9 @@ class NodeColumns:
     retries: list[int]
     cacheable: list[bool]
     # The first output's name as a JSON string ('' for none): records name outputs.
-    first_output_json: list[str]
+    # Each node's dataset inputs as JSON strings: the records' input-key objects
+    # are put together from them (one per task row).
+    quoted_datasets: list[tuple[str, ...]]
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
     # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
@@ -252,7 +254,7 @@ class Pipeline:
                 funcs=[n.func for n in nodes],
                 retries=[n.retries for n in nodes],
                 cacheable=[n.cache for n in nodes],
-                first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
+                quoted_datasets=[tuple(map(_json_quote, n.datasets)) for n in nodes],
                 single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
                 reading=[n.id for n in nodes if n.reads],
             )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HOST",
     "TASK_COLUMNS",
+    "TEXT_COLUMNS",
     "FailedAttempt",
     "TaskRow",
     "error_line",
@@ -33,8 +34,8 @@ __all__ = [
 HOST = socket.gethostname()
 
 #: The TaskRun fields a flush writes, in the order ``TaskRow.values`` gives them
-#: (then the plan's code_hash, key, input_keys and the row's reason, detail and
-#: reused_from; see ``RecordWriter``).
+#: (on insert, also the plan's code_hash, key, input_keys and reads, and the
+#: row's reason, detail and reused_from; see ``RecordWriter``).
 TASK_COLUMNS = (
     "state",
     "attempts",
@@ -49,6 +50,9 @@ TASK_COLUMNS = (
     "error",
     "traceback",
 )
+#: The columns of ``TASK_COLUMNS`` that are texts, empty for most tasks: the first
+#: insert leaves them to the database default and sets the few that have any.
+TEXT_COLUMNS = TASK_COLUMNS[7:]
 _ERROR_MAX = 1000
 
 

@@ -99,10 +99,18 @@ class Table:
     """Inserts and updates rows of one model, a batch per statement.
 
     ``columns`` names the fields a caller provides, in order; on insert every
-    other concrete field gets its model default.
+    other concrete field gets its model default. Values of the JSON fields named
+    in ``json_texts`` are given as JSON texts already (built without an encoder
+    call per row) and stored as they are.
     """
 
-    def __init__(self, model: type[models.Model], columns: Sequence[str], using: str) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        columns: Sequence[str],
+        using: str,
+        json_texts: Sequence[str] = (),
+    ) -> None:
         meta = model._meta
         self.model = model
         self.using = using
@@ -110,7 +118,12 @@ class Table:
         self.table = connection.ops.quote_name(meta.db_table)
         self.columns = list(columns)
         self._quoted = [column(model, name, using) for name in columns]
-        self._preps = [self._prep_for(meta.get_field(name)) for name in columns]
+        self._preps = [
+            None if name in json_texts else self._prep_for(meta.get_field(name)) for name in columns
+        ]
+        # PostgreSQL takes a JSON text for a jsonb column only when it says so.
+        cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        self._marks = [f"%s{cast}" if name in json_texts else "%s" for name in columns]
         provided = set(columns)
         self._defaults: list[tuple[str, Any]] = []
         for field in meta.concrete_fields:
@@ -167,7 +180,7 @@ class Table:
             return
         connection = connections[self.using]
         names = self._quoted + [name for name, _ in self._defaults]
-        group = "(" + ", ".join(["%s"] * len(names)) + ")"
+        group = "(" + ", ".join(self._marks + ["%s"] * len(self._defaults)) + ")"
         head = f"INSERT INTO {self.table} ({', '.join(names)}) VALUES "
         params = self._converted(rows)
         with connection.cursor() as cursor:
@@ -188,7 +201,9 @@ class Table:
         if not rows:
             return
         connection = connections[self.using]
-        sets = ", ".join(f"{name} = %s" for name in self._quoted)
+        sets = ", ".join(
+            f"{name} = {mark}" for name, mark in zip(self._quoted, self._marks, strict=False)
+        )
         where = " AND ".join(f"{column(self.model, key, self.using)} = %s" for key in keys)
         with connection.cursor() as cursor:
             cursor.executemany(

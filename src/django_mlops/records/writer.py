@@ -19,10 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 
 from ..artifacts import ArtifactStore, Serialized, serialize
 from ..models import (
@@ -36,8 +43,8 @@ from ..models import (
     TaskRun,
 )
 from .history import RunHistory
-from .rows import HOST, TASK_COLUMNS, TaskRow, row_from_outcome, settled_row
-from .sql import Table, widen_sqlite_cache
+from .rows import HOST, TASK_COLUMNS, TEXT_COLUMNS, TaskRow, row_from_outcome, settled_row
+from .sql import Table, select, widen_sqlite_cache
 
 if TYPE_CHECKING:
     from ..executors import TaskOutcome
@@ -216,29 +223,38 @@ class RecordWriter:
 
     # Writing --------------------------------------------------------------------------
 
-    def flush(self, *, final: bool = False) -> None:
-        """Write everything buffered; a failed write is retried and loses nothing."""
+    def flush(self, *, ending: Callable[[], None] | None = None) -> None:
+        """Write everything buffered; a write that fails for a passing reason is retried.
+
+        ``ending`` (the run's final status) is written in the same transaction, and
+        then a failing write is retried longer: nothing comes after it.
+        """
         first = not self._task_ids
-        if not first and not (self._dirty or self._metrics or self._params or self._logged):
+        pending = self._dirty or self._metrics or self._params or self._logged
+        if not first and not pending and ending is None:
             return
         self._store_outputs()
-        deadline = time.monotonic() + (_RETRY_AT_END if final else _RETRY_DURING_RUN)
+        deadline = time.monotonic() + (_RETRY_AT_END if ending else _RETRY_DURING_RUN)
         delay = 0.05
         while True:
             try:
                 with transaction.atomic(using=self.using):
                     self._write(first)
+                    if ending is not None:
+                        ending()
                 break
             except DatabaseError as exc:
                 if first:
                     self._task_ids = []  # the rows were rolled back with their ids
-                if time.monotonic() + delay > deadline:
-                    if final:
+                passing = _passing(exc)
+                if not passing or time.monotonic() + delay > deadline:
+                    if ending is not None or not passing:
                         raise
                     logger.warning(
                         "run %s: records not written yet (%s); will retry", self.run_id, exc
                     )
                     return
+                # A dropped connection is reopened by the next query.
                 connections[self.using].close_if_unusable_or_obsolete()
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -344,38 +360,63 @@ class RecordWriter:
             self.history.copy_reused_records(self.run_id, ids)
 
     def _insert_tasks(self) -> None:
-        """Insert one TaskRun per node, in topological order (id order reads as a run order)."""
+        """Insert one TaskRun per node, in topological order (id order reads as a run order).
+
+        Texts (stdout, stderr, log, error, traceback) are empty for most tasks: they
+        are left to the database default and set afterwards for the few with any.
+        """
         plan, rows, names = self.plan, self.rows, self.pipeline.columns.names
-        reused_from, reads = self.history.reused_tasks, plan.reads
+        reused_from, reads, order = self.history.reused_tasks, plan.reads, plan.order
+        input_keys = plan.input_keys_json()
         values = []
-        for node_id in plan.order:
+        texts = []
+        for node_id in order:
             row = rows.get(node_id)
             if row is None:
-                row = TaskRow(node_id, plan.initial[node_id], host="")
+                state, attempts, started, finished, duration, host, pid = (
+                    plan.initial[node_id],
+                    0,
+                    None,
+                    None,
+                    None,
+                    "",
+                    None,
+                )
+                reason, detail = plan.reasons[node_id], plan.details[node_id]
+            else:
+                state, attempts, started, finished, duration, host, pid, *text = row.values()
+                reason = row.reason or plan.reasons[node_id]
+                detail = plan.details[node_id] if row.detail is None else row.detail
+                if any(text):
+                    texts.append([*text, node_id])
             values.append(
                 [
                     self.run_id,
                     names[node_id],
-                    *row.values(),
+                    state,
+                    attempts,
+                    started,
+                    finished,
+                    duration,
+                    host,
+                    pid,
                     plan.code_hashes[node_id],
                     plan.keys[node_id],
-                    plan.input_keys[node_id],
+                    input_keys[node_id],
                     reads.get(node_id, _NO_READS),
-                    row.reason or plan.reasons[node_id],
-                    plan.details[node_id] if row.detail is None else row.detail,
+                    reason,
+                    detail,
                     reused_from.get(node_id),
                 ]
             )
-        columns: tuple[str, ...] = ("run", "node", *TASK_COLUMNS, "code_hash", "key", "input_keys")
-        columns += ("reads", "reason", "reason_detail", "reused_from")
-        Table(TaskRun, columns, self.using).insert(values)
-        found = dict(
-            TaskRun.objects.using(self.using)
-            .filter(run_id=self.run_id)
-            .values_list("node", "id")
-            .order_by()
-        )
-        self._task_ids = [found[name] for name in names]
+        columns = ("run", "node", *TASK_COLUMNS[: -len(TEXT_COLUMNS)], "code_hash", "key")
+        columns += ("input_keys", "reads", "reason", "reason_detail", "reused_from")
+        Table(TaskRun, columns, self.using, json_texts=("input_keys",)).insert(values)
+        found = dict(select(TaskRun, ("node", "id"), "{run} = %s", [self.run_id], self.using))
+        ids = self._task_ids = [found[name] for name in names]
+        for text in texts:
+            text[-1] = ids[text[-1]]
+        Table(TaskRun, TEXT_COLUMNS, self.using).update(texts, ("id",))
 
     def _update_tasks(self) -> None:
         """Update the rows of the tasks that changed since the last commit."""
@@ -410,9 +451,7 @@ class RecordWriter:
             status, error = "failed", error or self.storage_error
         # The last rows and the run's status in one transaction: no reader sees a
         # finished run whose tasks are not all written.
-        with transaction.atomic(using=self.using):
-            self.flush(final=True)
-            self._save_status(states, status, error)
+        self.flush(ending=lambda: self._save_status(states, status, error))
 
     def settle(self, states: Sequence[str]) -> None:
         """Buffer the states the scheduler settled at the end (upstream failed, cancelled)."""
@@ -438,6 +477,28 @@ class RecordWriter:
             error = "failed: " + ", ".join(names[i] for i, s in enumerate(states) if s == "failed")
         run.error = error
         run.save(using=self.using, update_fields=["status", "finished_at", "duration", "error"])
+
+
+# What the message of a write failure that may pass says (SQLite's busy lock,
+# PostgreSQL's serialization failures, deadlocks and dropped connections).
+_PASSING = (
+    "database is locked",
+    "database table is locked",
+    "busy",
+    "could not serialize",
+    "deadlock",
+    "connection",
+    "server closed",
+    "terminating",
+)
+
+
+def _passing(exc: DatabaseError) -> bool:
+    """Whether a failed write may succeed when tried again (a lock, a dropped connection)."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    message = str(exc).lower()
+    return any(words in message for words in _PASSING)
 
 
 def _span(started: float | None, finished: float | None) -> float | None:

@@ -101,8 +101,9 @@ class RunPlan:
     params: dict[str, Any]
     code_hashes: list[str]  # of the functions alone (what records show as "code")
     keys: list[str]
-    # Per node id, {input dataset: its producer's key}; empty for an unrecorded plan.
-    input_keys: list[dict[str, str]]
+    # Per node id, the keys of its dataset inputs in ``node.datasets`` order (the
+    # engine's); empty for an unrecorded plan. ``input_keys(i)`` pairs them up.
+    input_key_lists: list[list[str]]
     initial: list[str]  # NodeState names the scheduler starts each node in
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
@@ -110,6 +111,26 @@ class RunPlan:
     engine_plan: Any  # the engine's Plan, which a Scheduler starts from
     # {node id: {path: sha256}} of the nodes that declare reads (part of their keys).
     reads: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def input_keys(self, node_id: int) -> dict[str, str]:
+        """{input dataset: its producer's key} of a node ({} for an unrecorded plan)."""
+        if not self.input_key_lists:
+            return {}
+        datasets = self.pipeline.nodes[node_id].datasets
+        return dict(zip(datasets, self.input_key_lists[node_id], strict=True))
+
+    def input_keys_json(self) -> list[str]:
+        """Per node id, the JSON text of ``input_keys(id)``, put together from quoted parts."""
+        quoted = self.pipeline.columns.quoted_datasets
+        texts = []
+        for names, keys in zip(quoted, self.input_key_lists, strict=True):
+            if len(names) == 1:  # keys are hex digits: nothing in them needs quoting
+                texts.append(f'{{{names[0]}: "{keys[0]}"}}')
+            else:
+                texts.append(
+                    "{" + ", ".join(f'{n}: "{k}"' for n, k in zip(names, keys, strict=False)) + "}"
+                )
+        return texts
 
 
 def explain_rerun(
@@ -184,16 +205,11 @@ def make_plan(
         # the record keeps the code hash alone, so "code changed" stays precise.
         hashes = with_reads(code_only, reads)
         digests = {name: param_digest(value) for name, value in resolved.items()}
-        keys, per_input = _engine.fingerprint(graph, hashes, digests)
-        # The engine gives input keys in the order of each node's dataset inputs.
-        input_keys = [
-            dict(zip(node.datasets, found, strict=True))
-            for node, found in zip(nodes, per_input, strict=True)
-        ]
+        keys, input_key_lists = _engine.fingerprint(graph, hashes, digests)
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
         code_only = hashes = keys = [""] * len(nodes)
-        input_keys = []
+        input_key_lists = []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
     selected = bool(only or from_nodes or to_nodes or tags)
@@ -222,7 +238,7 @@ def make_plan(
         params=resolved,
         code_hashes=code_only,
         keys=list(keys),
-        input_keys=input_keys,
+        input_key_lists=input_key_lists,
         initial=initial,
         reasons=reasons,
         details=details,
@@ -243,6 +259,6 @@ def make_plan(
                 details[i] = "first run"
                 continue
             details[i] = explain_rerun(
-                nodes[i], code_only[i], input_keys[i], resolved, before, reads.get(i)
+                nodes[i], code_only[i], run_plan.input_keys(i), resolved, before, reads.get(i)
             )
     return run_plan
