@@ -1,4 +1,4 @@
-"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``W001``).
+"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``E010``, ``W001``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -75,6 +75,24 @@ def _check_executors(config: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_start_method(config: dict[str, Any]) -> list[CheckMessage]:
+    method = config.get("PROCESS_START_METHOD")
+    if method is None:
+        return []
+    from .executors.processes import available_start_methods
+
+    offered = available_start_methods()
+    if method in offered:
+        return []
+    return [
+        Error(
+            f"MLOPS['PROCESS_START_METHOD'] = {method!r} is not a start method available here.",
+            hint=f"Use one of {offered}, or None for the platform's default.",
+            id="django_mlops.E010",
+        )
+    ]
 
 
 def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
@@ -158,5 +176,6 @@ def check_settings(
     ]
     messages += _check_values(config)
     messages += _check_executors(config)
+    messages += _check_start_method(config)
     messages += _check_storage(config.get("ARTIFACT_STORAGE"))
     return messages

@@ -4,6 +4,10 @@ Good for nodes that release the GIL (NumPy, scikit-learn, I/O). A node over its
 timeout, or a cancelled one, gets an asynchronous exception; its outcome is
 reported at once, and if the thread is stuck in a C call it is left to finish
 that call (its late result is dropped) while a new thread takes its place.
+
+Nodes may use the Django ORM: Django opens one connection per thread, and a pool
+thread closes the ones it opened when it stops (at shutdown, or when it leaves
+after its abandoned task finally returns).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from functools import partial
 
 from .base import Executor, TaskOutcome, TaskSpec, TaskTimeout
+from .connections import close_thread_connections
 from .task import CANCELLED_MESSAGE, Running, failed_outcome, run_task, timeout_message
 from .watchdog import Guard
 
@@ -65,6 +70,12 @@ class ThreadExecutor(Executor):
         self._jobs.put(job)
 
     def _serve(self) -> None:
+        try:
+            self._serve_jobs()
+        finally:
+            close_thread_connections()
+
+    def _serve_jobs(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
