@@ -126,6 +126,11 @@ def _alive(pid: int) -> bool:
     return state not in {"Z", "X"}  # a zombie waits for a reaper that may never come
 
 
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("\nThreads:", 1)[1].split()[0])
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
 @pytest.mark.parametrize(
     ("method", "death"),
@@ -144,6 +149,8 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path, method: str, d
             assert time.monotonic() < deadline, "the nodes never started"
             time.sleep(0.05)
         assert all(_alive(pid) for pid in pids)
+        # With the death signal armed no watching thread is needed; polling takes one.
+        assert {_threads(pid) for pid in pids} == {1 if death == "signal" else 2}
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         deadline = time.monotonic() + 5
