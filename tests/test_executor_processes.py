@@ -8,6 +8,7 @@ parent's connection; a crashing worker's dump is recorded, not printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -160,10 +161,8 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path, method: str, d
     finally:
         parent.kill()
         for pid_file in tmp_path.glob("*.pid"):  # leave no process behind a failed test
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.stem), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 # --- start methods ------------------------------------------------------------------
@@ -194,7 +193,7 @@ def test_an_unavailable_start_method_is_refused_in_one_line() -> None:
 
 
 def test_start_method_setting_default_and_check() -> None:
-    assert mlops_settings().PROCESS_START_METHOD == ("fork" if sys.platform == "linux" else "spawn")
+    assert ("fork" if sys.platform == "linux" else "spawn") == mlops_settings().PROCESS_START_METHOD
     with override_settings(MLOPS={**settings.MLOPS, "PROCESS_START_METHOD": "spawn"}):
         assert mlops_settings().PROCESS_START_METHOD == "spawn"
         assert ProcessExecutor(1).start_method == "spawn"
@@ -371,8 +370,9 @@ def test_mlops_run_of_a_file_under_spawn(tmp_path: Path) -> None:
     migrate = "import django; django.setup(); from django.core.management import call_command; "
     migrate += "call_command('migrate', verbosity=0)"
     assert _run([sys.executable, "-c", migrate], env, tmp_path).returncode == 0
-    done = _run([str(BIN / "mlops"), "run", "orm-pipe.py:orm", "--executor", "processes"], env, tmp_path)
+    done = _run(
+        [str(BIN / "mlops"), "run", "orm-pipe.py:orm", "--executor", "processes"], env, tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     status = _run([str(BIN / "mlops"), "runs"], env, tmp_path)
     assert "file-orm" in status.stdout and "succeeded" in status.stdout, status.stdout
-
