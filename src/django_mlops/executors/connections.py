@@ -60,6 +60,20 @@ def forget_inherited_connections() -> None:
             wrapper.connection = None
 
 
+def _settings_module() -> str | None:
+    """The module the settings came from, also under ``override_settings``.
+
+    An override wraps the settings in ``UserSettingsHolder`` objects whose
+    ``SETTINGS_MODULE`` reads ``None``; the module is on the innermost one.
+    """
+    from django.conf import UserSettingsHolder, settings
+
+    wrapped: Any = getattr(settings, "_wrapped", None)
+    while isinstance(wrapped, UserSettingsHolder):
+        wrapped = wrapped.default_settings
+    return getattr(wrapped, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE")
+
+
 @dataclass(frozen=True, slots=True)
 class DjangoSetup:
     """How a spawned worker sets Django up as its parent did.
@@ -77,20 +91,23 @@ class DjangoSetup:
 
         Settings made with ``settings.configure()`` cannot be rebuilt in another
         process; a node there that uses the ORM fails with Django's own error.
+        Values changed at run time (``override_settings``) other than the
+        databases are not carried over.
         """
         if "django.apps" not in sys.modules:
             return None
         from django.apps import apps
         from django.conf import settings
 
-        if not (apps.ready and settings.configured and settings.SETTINGS_MODULE):
+        module = _settings_module()
+        if not (apps.ready and settings.configured and module):
             return None
         databases = dict(settings.DATABASES)
         try:
             pickle.dumps(databases)
         except Exception:  # an OPTIONS value that cannot travel: let the child read its own
             databases = {}
-        return cls(settings.SETTINGS_MODULE, databases)
+        return cls(module, databases)
 
     def apply(self) -> None:
         """Set Django up in this (fresh) process with the parent's settings and databases."""
