@@ -1,4 +1,4 @@
-"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``W001``).
+"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``E012``, ``W001``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -77,6 +77,24 @@ def _check_executors(config: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
+def _check_start_method(config: dict[str, Any]) -> list[CheckMessage]:
+    method = config.get("PROCESS_START_METHOD")
+    if method is None:
+        return []
+    from .executors.processes import available_start_methods
+
+    offered = available_start_methods()
+    if method in offered:
+        return []
+    return [
+        Error(
+            f"MLOPS['PROCESS_START_METHOD'] = {method!r} is not a start method available here.",
+            hint=f"Use one of {offered}, or None for the platform's default.",
+            id="django_mlops.E010",
+        )
+    ]
+
+
 def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     inline = config.get("INLINE_ARTIFACT_MAX_BYTES", 0)
@@ -116,7 +134,7 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
                 "MLOPS['HEARTBEAT_SECONDS'] and MLOPS['RUN_STALE_SECONDS'] must be positive "
                 "numbers.",
                 hint=_DOCS,
-                id="django_mlops.E020",
+                id="django_mlops.E011",
             )
         )
     elif stale <= 2 * heartbeat:
@@ -125,7 +143,7 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
                 "MLOPS['RUN_STALE_SECONDS'] must be more than twice MLOPS['HEARTBEAT_SECONDS'], "
                 "or a live run would be taken for a stopped one.",
                 hint=_DOCS,
-                id="django_mlops.E021",
+                id="django_mlops.E012",
             )
         )
     modules = config.get("PIPELINE_MODULES", [])
@@ -180,5 +198,6 @@ def check_settings(
     ]
     messages += _check_values(config)
     messages += _check_executors(config)
+    messages += _check_start_method(config)
     messages += _check_storage(config.get("ARTIFACT_STORAGE"))
     return messages

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # Workers for threads/processes; None means os.cpu_count().
     "MAX_WORKERS": None,
+    # How the processes executor starts workers; None: "fork" on Linux, else "spawn".
+    "PROCESS_START_METHOD": None,
     # The runner writes buffered records at most this often.
     "RECORD_FLUSH_SECONDS": 1.0,
     # A process running a run renews the run's heartbeat this often...
@@ -60,6 +63,7 @@ class MlopsSettings:
     DEFAULT_EXECUTOR: str
     EXECUTORS: dict[str, str]
     MAX_WORKERS: int
+    PROCESS_START_METHOD: str
     RECORD_FLUSH_SECONDS: float
     HEARTBEAT_SECONDS: float
     RUN_STALE_SECONDS: float
@@ -89,6 +93,8 @@ def _computed(user: dict[str, Any]) -> dict[str, Any]:
     merged["PROJECT_ROOT"] = Path(merged["PROJECT_ROOT"])
     if merged["MAX_WORKERS"] is None:
         merged["MAX_WORKERS"] = os.cpu_count() or 1
+    if merged["PROCESS_START_METHOD"] is None:
+        merged["PROCESS_START_METHOD"] = "fork" if sys.platform.startswith("linux") else "spawn"
     merged["PIPELINE_MODULES"] = [str(m) for m in merged["PIPELINE_MODULES"]]
     return merged
 

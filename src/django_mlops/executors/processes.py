@@ -1,13 +1,21 @@
 """The processes executor: a pool of worker processes talking over pipes.
 
-Tasks are pickled (functions by reference: with the ``fork`` start method used
-on Linux, functions of ``__main__`` and of test modules work) and run in a
-worker with the same capture and tracking as in-process executors; the outcome,
-with the return value and logged events, comes back pickled. Workers start on
-demand, so they are forked after the pipeline's module is loaded.
+Tasks are pickled (functions by reference) and run in a worker with the same
+capture and tracking as in-process executors; the outcome, with the return value
+and logged events, comes back pickled. Workers start on demand, so they start
+after the pipeline's module is loaded.
+
+The start method is ``MLOPS["PROCESS_START_METHOD"]``: ``fork`` (the default on
+Linux: fast, and functions of ``__main__`` and test modules work), or ``spawn`` /
+``forkserver`` for libraries that break after a fork (CUDA, some BLAS builds).
+A spawned worker imports the node functions' modules (pipeline files loaded by
+``mlops run file.py:name`` included) and sets Django up with the parent's
+settings, so nodes may use the ORM with every method. Workers die with their
+parent, even one killed by SIGKILL.
 
 A worker that dies (segfault, ``os._exit``, killed by the OOM killer) fails only
-the node it was running and is replaced. A node over its timeout has its process
+the node it was running and is replaced; a crash dump (faulthandler) is kept
+with the failure rather than printed. A node over its timeout has its process
 terminated. Output a node printed before its process died or was stopped is lost
 with the process.
 """
@@ -20,80 +28,85 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
-from typing import Any
+from typing import IO, Any
 
 from .base import Executor, TaskOutcome, TaskSpec
-from .task import failed_outcome, run_task, timeout_message
+from .connections import DjangoSetup
+from .task import failed_outcome, timeout_message
+from .worker_process import STOP, InheritedFd, WorkerStart, file_modules, worker_main
 
-__all__ = ["ProcessExecutor"]
+__all__ = ["START_METHODS", "ProcessExecutor", "available_start_methods", "default_start_method"]
 
-_CONTEXT: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-_STOP = b""  # sent to a worker to make it exit
+#: The start methods a user may choose (those this platform offers, of these).
+START_METHODS = ("fork", "spawn", "forkserver")
+
+# The dump of a crashed worker is cut before its list of extension modules,
+# which says nothing about the node and runs to hundreds of names.
+_DUMP_TAIL = "\nExtension modules:"
 
 
-def _dump_outcome(task: TaskSpec, outcome: TaskOutcome) -> bytes:
-    """The outcome as bytes; a part that cannot be pickled fails the node, naming the part."""
-    try:
-        return pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        problem = f"{type(exc).__name__}: {exc}"
-    try:
-        pickle.dumps(outcome.value, pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        error = (
-            f"node '{task.node}' returned a {type(outcome.value).__name__} that cannot be "
-            f"pickled to send it back from its worker process ({problem})"
+def default_start_method() -> str:
+    """``fork`` on Linux (also after Python 3.14 moved its own default), else ``spawn``."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _configured_start_method() -> str:
+    """``MLOPS["PROCESS_START_METHOD"]`` when Django is configured, else the default."""
+    if "django.conf" in sys.modules:
+        from django.conf import settings
+
+        if settings.configured:
+            from ..conf import mlops_settings
+
+            return mlops_settings().PROCESS_START_METHOD
+    return default_start_method()
+
+
+def available_start_methods() -> list[str]:
+    """The :data:`START_METHODS` this platform offers."""
+    return [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+
+
+def _context(method: str) -> Any:
+    offered = available_start_methods()
+    if method not in offered:
+        raise ValueError(
+            f"process start method {method!r} is not available here; use one of "
+            + ", ".join(repr(m) for m in offered)
         )
-    else:
-        error = f"node '{task.node}' logged a value that cannot be pickled ({problem})"
-    kept = []
-    for event in outcome.events:
-        try:
-            pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            error += f"; dropped {event.kind} '{event.key}'"
-            continue
-        kept.append(event)
-    outcome.ok, outcome.value, outcome.error, outcome.events = False, None, error, kept
-    return pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+    return multiprocessing.get_context(method)
 
 
-def _worker_main(conn: Connection) -> None:
-    """A worker's loop: receive a pickled task, run it, send the pickled outcome."""
-    # Ctrl-C goes to the whole process group: the parent decides what to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a parent's handler must not survive the fork
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if data == _STOP:
-            return
-        try:
-            task = pickle.loads(data)
-        except Exception as exc:  # e.g. the function's module cannot be imported here
-            conn.send_bytes(pickle.dumps(_unloadable(data, exc)))
-            continue
-        conn.send_bytes(_dump_outcome(task, run_task(task)))
-
-
-def _unloadable(data: bytes, exc: BaseException) -> TaskOutcome:
-    stub = TaskSpec(None, "?", 0, _unloadable, (), None)
-    return failed_outcome(stub, f"the worker process cannot load the task: {exc}")
+def _crash_log() -> IO[bytes] | None:
+    # An anonymous file (unlinked at once): nothing is left behind, even when the
+    # whole process tree is killed. os.pread reads it without moving the offset
+    # the child shares under fork; platforms without pread keep the default.
+    if not hasattr(os, "pread"):
+        return None
+    return tempfile.TemporaryFile(prefix="django-mlops-worker-")
 
 
 class _Worker:
-    __slots__ = ("conn", "deadline", "process", "started", "task")
+    __slots__ = ("conn", "crash_log", "deadline", "process", "started", "task")
 
-    def __init__(self) -> None:
-        parent_end, child_end = _CONTEXT.Pipe(duplex=True)
-        self.process = _CONTEXT.Process(
-            target=_worker_main, args=(child_end,), name="django-mlops-worker", daemon=True
+    def __init__(self, context: Any, death_signal: bool) -> None:
+        parent_end, child_end = context.Pipe(duplex=True)
+        self.crash_log = _crash_log()
+        spawned = context.get_start_method() != "fork"
+        start = WorkerStart(
+            parent_pid=None if context.get_start_method() == "forkserver" else os.getpid(),
+            crash_log=None if self.crash_log is None else InheritedFd(self.crash_log.fileno()),
+            death_signal=death_signal,
+            django=DjangoSetup.of_this_process() if spawned else None,
+            files=file_modules() if spawned else {},
+        )
+        self.process = context.Process(
+            target=worker_main, args=(child_end, start), name="django-mlops-worker", daemon=True
         )
         self.process.start()
         child_end.close()  # so the parent sees EOF when the worker dies
@@ -109,7 +122,21 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.close()
+
+    def close(self) -> None:
+        """Release the pipe and the crash log (the process is gone or going)."""
         self.conn.close()
+        if self.crash_log is not None:
+            self.crash_log.close()
+            self.crash_log = None
+
+    def crash_dump(self) -> str:
+        """What faulthandler wrote when the process crashed ("" if nothing)."""
+        if self.crash_log is None:
+            return ""
+        data = os.pread(self.crash_log.fileno(), 1 << 20, 0)
+        return data.decode(errors="replace").split(_DUMP_TAIL, 1)[0].strip()
 
     def death(self) -> str:
         """How the process ended, in words."""
@@ -129,13 +156,24 @@ class _Worker:
 
 
 class ProcessExecutor(Executor):
-    """Runs tasks in up to ``max_workers`` worker processes (default: the number of CPUs)."""
+    """Runs tasks in up to ``max_workers`` worker processes (default: the number of CPUs).
+
+    ``start_method`` is ``"fork"``, ``"spawn"`` or ``"forkserver"``; ``None`` reads
+    ``MLOPS["PROCESS_START_METHOD"]`` (without Django: ``fork`` on Linux, else
+    ``spawn``). An unavailable method is a ``ValueError`` naming the ones there are.
+    """
 
     name = "processes"
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    #: Workers learn of their parent's death from Linux (PR_SET_PDEATHSIG) when
+    #: possible; False makes them poll for it, as they do on other platforms.
+    parent_death_signal = True
+
+    def __init__(self, max_workers: int | None = None, *, start_method: str | None = None) -> None:
         super().__init__(max_workers)
         self.capacity = max_workers or os.cpu_count() or 1
+        self.start_method = start_method or _configured_start_method()
+        self._context = _context(self.start_method)
         self._idle: list[_Worker] = []
         self._busy: dict[Connection, _Worker] = {}
         self._queued: deque[tuple[TaskSpec, bytes]] = deque()
@@ -160,17 +198,20 @@ class ProcessExecutor(Executor):
             self._queued.append((task, data))
 
     def _dispatch(self, task: TaskSpec, data: bytes) -> None:
-        worker = self._idle.pop() if self._idle else _Worker()
+        worker = self._idle.pop() if self._idle else self._new_worker()
         try:
             worker.conn.send_bytes(data)
         except OSError:  # it died while idle: use a fresh one
             worker.stop()
-            worker = _Worker()
+            worker = self._new_worker()
             worker.conn.send_bytes(data)
         worker.task = task
         worker.started = time.time()
         worker.deadline = None if task.timeout is None else time.monotonic() + task.timeout
         self._busy[worker.conn] = worker
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self._context, self.parent_death_signal)
 
     def _release(self, worker: _Worker, alive: bool) -> None:
         del self._busy[worker.conn]
@@ -220,9 +261,12 @@ class ProcessExecutor(Executor):
         # No outcome: the process is gone.
         error = f"WorkerCrashed: {worker.death()} while running node '{task.node}'"
         pid, started = worker.process.pid, worker.started
-        worker.conn.close()
+        dump = worker.crash_dump()
+        worker.close()
         self._release(worker, alive=False)
-        return failed_outcome(task, error, crashed=True, pid=pid, started_at=started)
+        return failed_outcome(
+            task, error, traceback_text=dump, crashed=True, pid=pid, started_at=started
+        )
 
     def _time_out(self, worker: _Worker) -> TaskOutcome:
         task = worker.task
@@ -249,10 +293,10 @@ class ProcessExecutor(Executor):
         idle, self._idle = self._idle, []
         for worker in idle:
             with contextlib.suppress(OSError):  # already dead: joined below
-                worker.conn.send_bytes(_STOP)
+                worker.conn.send_bytes(STOP)
         for worker in idle:
             worker.process.join(1.0)
             if worker.process.is_alive():
                 worker.stop()
             else:
-                worker.conn.close()
+                worker.close()

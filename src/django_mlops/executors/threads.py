@@ -7,6 +7,10 @@ a moment later (``time.sleep``, a long NumPy kernel) cannot be stopped: the
 attempt is reported failed then, saying so, and the thread is left to finish
 that call (its late result is dropped) while a new thread takes its place. A
 cancelled attempt is reported at once.
+
+Nodes may use the Django ORM: Django opens one connection per thread, and a pool
+thread closes the ones it opened when it stops (at shutdown, or when it leaves
+after its abandoned task finally returns).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from functools import partial
 
 from .base import Executor, TaskOutcome, TaskSpec, TaskTimeout
+from .connections import close_thread_connections
 from .task import CANCELLED_MESSAGE, Running, failed_outcome, run_task, timeout_message
 from .watchdog import Guard
 
@@ -81,6 +86,12 @@ class ThreadExecutor(Executor):
         self._jobs.put(job)
 
     def _serve(self) -> None:
+        try:
+            self._serve_jobs()
+        finally:
+            close_thread_connections()
+
+    def _serve_jobs(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
