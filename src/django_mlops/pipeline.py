@@ -164,6 +164,9 @@ class Pipeline:
         frame = sys._getframe(1)
         self.module: str = frame.f_globals.get("__name__", "__main__")
         self.graph = _engine.Graph()
+        # Held while a node is added and while a run is planned, so a plan never
+        # sees half a definition (a thread adding nodes while another plans).
+        self.definition_lock = threading.RLock()
         self._nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
         self._columns: NodeColumns | None = None
@@ -186,16 +189,23 @@ class Pipeline:
         """
         columns = self._columns
         if columns is None:
-            nodes = self._nodes
-            columns = self._columns = NodeColumns(
-                names=[n.name for n in nodes],
-                inputs=[n.inputs for n in nodes],
-                funcs=[n.func for n in nodes],
-                retries=[n.retries for n in nodes],
-                cacheable=[n.cache for n in nodes],
-                first_output_json=[_json_quote(n.outputs[0]) if n.outputs else "" for n in nodes],
-                single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
-            )
+            # Built under the definition lock: a node added meanwhile must not
+            # leave columns of the shorter node list cached.
+            with self.definition_lock:
+                columns = self._columns
+                if columns is None:
+                    nodes = self._nodes
+                    columns = self._columns = NodeColumns(
+                        names=[n.name for n in nodes],
+                        inputs=[n.inputs for n in nodes],
+                        funcs=[n.func for n in nodes],
+                        retries=[n.retries for n in nodes],
+                        cacheable=[n.cache for n in nodes],
+                        first_output_json=[
+                            _json_quote(n.outputs[0]) if n.outputs else "" for n in nodes
+                        ],
+                        single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
+                    )
         return columns
 
     def __getitem__(self, name: str) -> Node:
@@ -313,6 +323,10 @@ class Pipeline:
         )
 
     def _add(self, node: Node) -> Node:
+        with self.definition_lock:
+            return self._add_locked(node)
+
+    def _add_locked(self, node: Node) -> Node:
         for param in node.params:
             if param not in self.params:
                 known = ", ".join(sorted(self.params)) or "none"

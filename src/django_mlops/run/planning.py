@@ -17,10 +17,15 @@ from .. import _engine
 from ..errors import UnknownParamError
 from ..pipeline import Node, Pipeline
 
+# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
+_json_quote = json.encoder.encode_basestring_ascii
+
 __all__ = [
     "PreviousTask",
     "RunPlan",
     "explain_rerun",
+    "input_keys_texts",
+    "key_prefix",
     "make_plan",
     "param_digest",
     "resolve_params",
@@ -101,8 +106,8 @@ class RunPlan:
     code_hashes: list[str]
     keys: list[str]
     # Per node id, the signed first 8 bytes of the key (what the task table
-    # indexes) and the {dataset: key} JSON text of its inputs, both built by the
-    # engine; empty for an unrecorded plan (no fingerprints).
+    # indexes) and the {input dataset: its producer's key} JSON text; empty for
+    # an unrecorded plan (no fingerprints).
     key_prefixes: list[int]
     input_keys_json: list[str]
     initial: list[str]  # NodeState names the scheduler starts each node in
@@ -136,6 +141,29 @@ def explain_rerun(
     return ", ".join(changes) if changes else "no cache entry"
 
 
+def key_prefix(key: str) -> int:
+    """The key's first 8 bytes as a signed big-endian integer (what the task table indexes)."""
+    return int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+
+
+def input_keys_texts(nodes: Sequence[Node], keys: Sequence[str]) -> list[str]:
+    """Per node, the JSON text of ``{input dataset: its producer's key}``, each dataset once.
+
+    The producer's key stands for the input: with the dataset name it decides
+    the input's content. Every input has a producer (the pipeline is validated).
+    """
+    # One text fragment per dataset, however many nodes read it.
+    fragment = {
+        dataset: f'{_json_quote(dataset)}: "{key}"'
+        for node, key in zip(nodes, keys, strict=True)
+        for dataset in node.outputs
+    }
+    return [
+        "{" + ", ".join([fragment[i] for i in dict.fromkeys(node.inputs) if i in fragment]) + "}"
+        for node in nodes
+    ]
+
+
 def make_plan(
     pipeline: Pipeline,
     *,
@@ -156,6 +184,36 @@ def make_plan(
     to "nothing stored".
     With ``fingerprints=False`` (unrecorded runs) code hashes and keys are left empty.
     """
+    # No node may be added while the plan reads the definition: the node list,
+    # its columns, the engine graph and the keys must all describe one pipeline.
+    with pipeline.definition_lock:
+        return _make_plan(
+            pipeline,
+            params=params,
+            only=only,
+            from_nodes=from_nodes,
+            to_nodes=to_nodes,
+            tags=tags,
+            no_cache=no_cache,
+            fingerprints=fingerprints,
+            stored_keys=stored_keys,
+            previous_tasks=previous_tasks,
+        )
+
+
+def _make_plan(
+    pipeline: Pipeline,
+    *,
+    params: Mapping[str, Any] | None,
+    only: Sequence[str],
+    from_nodes: Sequence[str],
+    to_nodes: Sequence[str],
+    tags: Sequence[str],
+    no_cache: bool,
+    fingerprints: bool,
+    stored_keys: Callable[[Sequence[str], Sequence[int]], Iterable[str]] | None,
+    previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None,
+) -> RunPlan:
     pipeline.validate()
     resolved = resolve_params(pipeline, params)
     nodes = pipeline.nodes
@@ -163,7 +221,9 @@ def make_plan(
     if fingerprints:
         hashes = code_hashes(pipeline.columns.funcs)
         digests = {name: param_digest(value) for name, value in resolved.items()}
-        keys, key_prefixes, input_keys_json = _engine.fingerprint_records(graph, hashes, digests)
+        keys = _engine.fingerprint_keys(graph, hashes, digests)
+        key_prefixes = list(map(key_prefix, keys))
+        input_keys_json = input_keys_texts(nodes, keys)
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
         hashes = keys = [""] * len(nodes)
