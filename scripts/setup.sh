@@ -41,8 +41,10 @@ ensure_venv() {
   fi
   "$PY" -m pip install -q "scikit-build-core>=0.10" "nanobind>=2.4"
   say "Building the engine and installing django-mlops[$extras] (incremental)"
+  # Warnings are errors in the project's own builds (a user's pip install has them off).
   flock /tmp/django-mlops-build.lock \
-    "$PY" -m pip install -q --no-build-isolation -e "$MLOPS_ROOT[$extras]"
+    "$PY" -m pip install -q --no-build-isolation -Ccmake.define.MLOPS_ENGINE_WERROR=ON \
+    -e "$MLOPS_ROOT[$extras]"
 }
 
 postgres_up() { "$PY" - <<'PYEOF' >/dev/null 2>&1

@@ -19,13 +19,13 @@ ensure_venv dev
 
 say "C++ engine tests (Release)"
 cmake -S . -B build/cxx-tests -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DMLOPS_ENGINE_PYTHON=OFF -DMLOPS_ENGINE_TESTS=ON >/dev/null
+  -DMLOPS_ENGINE_PYTHON=OFF -DMLOPS_ENGINE_TESTS=ON -DMLOPS_ENGINE_WERROR=ON >/dev/null
 cmake --build build/cxx-tests -j "$JOBS"
 ctest --test-dir build/cxx-tests -j "$JOBS" --output-on-failure
 
 say "C++ engine tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/cxx-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLOPS_ENGINE_SANITIZE=ON \
-  -DMLOPS_ENGINE_PYTHON=OFF -DMLOPS_ENGINE_TESTS=ON >/dev/null
+  -DMLOPS_ENGINE_PYTHON=OFF -DMLOPS_ENGINE_TESTS=ON -DMLOPS_ENGINE_WERROR=ON >/dev/null
 cmake --build build/cxx-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/cxx-asan -j "$JOBS" --output-on-failure

@@ -316,9 +316,17 @@ def test_a_cycle_is_a_definition_error_with_its_path(workspace: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _start_slow(workspace: Path) -> subprocess.Popen[str]:
+def _start_slow(workspace: Path, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "django_mlops.cli", "run", "cli_pipes.py:cli_slow", "--no-cache"],
+        [
+            sys.executable,
+            "-m",
+            "django_mlops.cli",
+            "run",
+            "cli_pipes.py:cli_slow",
+            "--no-cache",
+            *options,
+        ],
         cwd=workspace,
         env=_env(workspace),
         stdout=subprocess.PIPE,
@@ -372,6 +380,23 @@ def test_ctrl_c_cancels_the_run_and_exits_130(workspace: Path) -> None:
     assert "Traceback" not in err
     status = mlops(workspace, "status", str(number))
     assert f"Run {number} of cli_slow: cancelled" in status.stdout
+
+
+def test_ctrl_c_under_threads_leaves_no_engine_object_alive(workspace: Path) -> None:
+    # A pool thread still inside the cancelled node at interpreter exit kept the
+    # pipeline's engine Graph alive: nanobind then reported leaked instances.
+    # Its steps sleep 0.9 s: longer than the process takes to exit, shorter than
+    # the executor's grace for threads unwinding a cancel.
+    process = _start_slow(workspace, "--executor", "threads", "--param", "pause=0.9")
+    try:
+        _wait_for_line(process, r"running\s+step2$")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Interrupted" in out
+    assert "leaked" not in err, err
 
 
 def _run_on_terminal(workspace: Path, args: Sequence[str], term: str) -> tuple[int, str]:

@@ -114,13 +114,12 @@ def test_sha256_fingerprint_and_plan() -> None:
     )
     assert engine.sha256_hex("abc") == engine.sha256_hex(b"abc")
     g = iris()
-    keys, inputs = engine.fingerprint(g, ["l", "s", "f", "e", ""], {"test_size": "t", "C": "c"})
-    assert len(keys) == 5 and all(len(k) == 64 for k in keys)
-    assert [len(i) for i in inputs] == [0, 1, 1, 2, 2]
-    changed, _ = engine.fingerprint(g, ["l", "s", "f", "e", ""], {"test_size": "t", "C": "c2"})
+    keys = engine.fingerprint_keys(g, ["l", "s", "f", "e", ""], {"test_size": "t", "C": "c"})
+    assert len(keys) == 5 and all(len(k) == 64 and int(k, 16) >= 0 for k in keys)
+    changed = engine.fingerprint_keys(g, ["l", "s", "f", "e", ""], {"test_size": "t", "C": "c2"})
     assert [a != b for a, b in zip(keys, changed, strict=True)] == [False, False, True, True, True]
     with pytest.raises(engine.PipelineError, match="node 'fit' reads parameter 'C'"):
-        engine.fingerprint(g, ["l", "s", "f", "e", ""], {"test_size": "t"})
+        engine.fingerprint_keys(g, ["l", "s", "f", "e", ""], {"test_size": "t"})
 
     plan = engine.plan(g, keys, {keys[0], keys[1]})
     assert plan.actions == [
@@ -138,26 +137,22 @@ def test_sha256_fingerprint_and_plan() -> None:
         engine.plan(g, keys, set(), only=["fit"])
 
 
-def test_fingerprint_records_and_plan_names() -> None:
-    import json
+def test_the_engine_returns_keys_not_storage_texts() -> None:
+    # Storage formats (JSON texts, index prefixes) are Python's business.
+    for name in ("fingerprint_records", "key_prefix", "json_quote", "fingerprint"):
+        assert not hasattr(engine, name), name
 
+
+def test_plan_names() -> None:
     g = iris()
-    code = ["l", "s", "f", "e", ""]
-    params = {"test_size": "t", "C": "c"}
-    keys, inputs = engine.fingerprint(g, code, params)
-    record_keys, prefixes, texts = engine.fingerprint_records(g, code, params)
-    assert record_keys == keys
-    assert prefixes == [int.from_bytes(bytes.fromhex(k[:16]), "big", signed=True) for k in keys]
-    assert prefixes == [engine.key_prefix(k) for k in keys]
-    assert [json.loads(t) for t in texts] == [
-        dict(zip(g.inputs(v), inputs[v], strict=True)) for v in range(5)
-    ]
-    with pytest.raises(ValueError, match="not a hex key"):
-        engine.key_prefix("z" * 64)
+    keys = engine.fingerprint_keys(g, ["l", "s", "f", "e", ""], {"test_size": "t", "C": "c"})
     plan = engine.plan(g, keys, {keys[0]})
     assert plan.action_names == [a.name for a in plan.actions]
     assert plan.reason_names == [r.name for r in plan.reasons]
     assert plan.reason_names[4] == "concept"
+    # One name per member, in both directions.
+    assert sorted(set(plan.action_names)) == ["not_started", "reuse", "run"]
+    assert len(engine.Action.__members__) == 4 and len(engine.Reason.__members__) == 8
 
 
 def _validate_many_missing(g: engine.Graph) -> None:
@@ -167,14 +162,14 @@ def _validate_many_missing(g: engine.Graph) -> None:
 
 def test_long_calls_release_the_gil() -> None:
     # validate() on a graph whose every node misses an input does real work
-    # (it names all of them); fingerprint() hashes every node.
+    # (it names all of them); fingerprint_keys() hashes every node.
     missing = engine.Graph()
     missing.add_nodes([(f"n{v}", [f"m{v}", f"k{v}"], [f"d{v}"]) for v in range(300_000)])
     g = layered(200_000)
     hashes = [f"h{v}" for v in range(g.node_count)]
     calls = (
         lambda: _validate_many_missing(missing),
-        lambda: engine.fingerprint(g, hashes, {}),
+        lambda: engine.fingerprint_keys(g, hashes, {}),
     )
     for call in calls:
         during, elapsed = counts_while(call)

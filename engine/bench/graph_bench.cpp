@@ -10,6 +10,7 @@
 
 #include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/plan.hpp"
 
 namespace {
 

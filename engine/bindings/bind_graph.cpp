@@ -1,4 +1,4 @@
-// Bindings of the graph area: Graph, sha256_hex, fingerprint, Action, Reason,
+// Bindings of the graph area: Graph, sha256_hex, fingerprint_keys, Action, Reason,
 // Plan and plan. Thin: arguments are converted while holding the GIL, then
 // long engine calls run with the GIL released.
 #include <nanobind/nanobind.h>
@@ -109,13 +109,15 @@ void declare_graph_class(nb::module_& m) {
           [](Graph& g, nb::handle nodes) {
             std::vector<NodeSpec> specs;
             for (nb::handle row : nb::iter(nodes)) specs.push_back(to_spec(row));
-            nb::gil_scoped_release release;
+            // The GIL stays held: Python's per-node accessors (node_name, inputs...)
+            // take no lock, so the GIL is what keeps them from seeing a half-added
+            // node. Readers that release the GIL hold the graph's lock instead.
             g.add_nodes(specs);
           },
           "nodes"_a,
           "Add many nodes, each a tuple (name, inputs, outputs[, tags[, concept[, cost]]]), "
-          "all or nothing: on an error the graph is left as it was. The GIL is released "
-          "once the arguments are converted.")
+          "all or nothing: on an error the graph is left as it was. Waits for a planning "
+          "or other whole-graph call running in another thread to finish.")
       .def("validate", &Graph::validate, nb::call_guard<nb::gil_scoped_release>(),
            "Raise MissingInputError if an input is produced by no node (the message names "
            "every such input and its reader). Releases the GIL.")

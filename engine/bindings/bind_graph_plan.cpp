@@ -1,24 +1,19 @@
-// Bindings of fingerprints and the run plan: sha256_hex, fingerprint, Action,
+// Bindings of fingerprints and the run plan: sha256_hex, fingerprint_keys, Action,
 // Reason, Plan and plan (part of the graph area, see bind_graph.cpp).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
-#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/string_view.h>
-#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unordered_map.h>
 #include <nanobind/stl/vector.h>
 
-#include <array>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <tuple>
 #include <vector>
 
 #include "bindings.hpp"
 #include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/plan.hpp"
 #include "mlops/scheduler.hpp"
 
 namespace nb = nanobind;
@@ -43,11 +38,6 @@ std::vector<std::string> names_of(nb::handle value, const char* what) {
   return names;
 }
 
-constexpr std::array<const char*, 4> kActionNames = {"run", "reuse", "skip", "not_started"};
-constexpr std::array<const char*, 8> kReasonNames = {
-    "not_stored",        "forced",     "not_cacheable", "cached",
-    "outside_selection", "not_needed", "concept",       "upstream_concept"};
-
 }  // namespace
 
 void declare_fingerprints(nb::module_& m) {
@@ -69,40 +59,19 @@ void declare_fingerprints(nb::module_& m) {
       "data"_a, "SHA-256 of bytes (or of a str's UTF-8 encoding) as 64 lowercase hex digits.");
 
   m.def(
-      "fingerprint",
+      "fingerprint_keys",
       [](const Graph& graph, std::vector<std::string> code_hashes,
          std::unordered_map<std::string, std::string> param_digests) {
         FingerprintInput input{std::move(code_hashes), std::move(param_digests)};
         nb::gil_scoped_release release;
-        Fingerprints keys = fingerprint(graph, input);
-        return std::make_pair(std::move(keys.node_keys), std::move(keys.input_keys));
+        return fingerprint_keys(graph, input);
       },
       "graph"_a, "code_hashes"_a, "param_digests"_a,
-      "(node keys per node id, input keys per node id aligned with graph.inputs(id)). A "
-      "node's key hashes its code hash, the (name, digest) of each parameter it reads and "
-      "its inputs' keys; concept steps pass '' as code hash. Raises PipelineError for a "
+      "Each node's key (64 hex digits) per node id. A node's key hashes its code hash, the "
+      "(name, digest) of each parameter it reads and its inputs' keys; concept steps pass '' "
+      "as code hash. How keys are stored is the caller's choice. Raises PipelineError for a "
       "parameter without a digest, MissingInputError for an input nobody produces. "
       "Releases the GIL.");
-
-  m.def(
-      "fingerprint_records",
-      [](const Graph& graph, std::vector<std::string> code_hashes,
-         std::unordered_map<std::string, std::string> param_digests) {
-        FingerprintInput input{std::move(code_hashes), std::move(param_digests)};
-        nb::gil_scoped_release release;
-        FingerprintRecords records = fingerprint_records(graph, input);
-        return std::make_tuple(std::move(records.node_keys), std::move(records.key_prefixes),
-                               std::move(records.input_keys_json));
-      },
-      "graph"_a, "code_hashes"_a, "param_digests"_a,
-      "What a recorded run stores per node id: (keys as hex, key prefixes (the first 8 "
-      "bytes as a signed int64, what the task table indexes), the {dataset: key} JSON text "
-      "of its inputs). Same keys and errors as fingerprint(). Releases the GIL.");
-
-  m.def(
-      "key_prefix", [](std::string_view key) { return key_prefix(key); }, "key"_a,
-      "The signed int64 of a key's first 16 hex digits (fingerprint_records' key_prefixes). "
-      "ValueError for a key that is not hex.");
 
   nb::enum_<Action>(m, "Action", "What a run does with a node.")
       .value("run", Action::run, "Execute the node's function.")
@@ -129,15 +98,13 @@ void declare_fingerprints(nb::module_& m) {
       .def_prop_ro(
           "action_names",
           [](const Plan& plan) {
-            return names_list(plan.actions, kActionNames.size(),
-                              [](Action a) { return kActionNames[static_cast<std::size_t>(a)]; });
+            return names_list(plan.actions, kActionCount, [](Action a) { return to_string(a); });
           },
           "Action names per node id: one shared str per action, no enum object per node.")
       .def_prop_ro(
           "reason_names",
           [](const Plan& plan) {
-            return names_list(plan.reasons, kReasonNames.size(),
-                              [](Reason r) { return kReasonNames[static_cast<std::size_t>(r)]; });
+            return names_list(plan.reasons, kReasonCount, [](Reason r) { return to_string(r); });
           },
           "Reason names per node id (Python's names: 'concept' for a concept step).")
       .def_prop_ro(

@@ -18,6 +18,7 @@
 
 #include "bindings.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/plan.hpp"
 #include "mlops/scheduler.hpp"
 
 namespace nb = nanobind;

@@ -10,6 +10,7 @@
 #include "mlops/fingerprint.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <span>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 #include <type_traits>
 
 #include "mlops/errors.hpp"
+#include "sha256.hpp"
 
 namespace mlops {
 
@@ -169,6 +171,7 @@ bool compute_keys(const Graph& graph, const FingerprintInput& input, const Order
 }  // namespace
 
 FingerprintDigests fingerprint_digests(const Graph& graph, const FingerprintInput& input) {
+  const Graph::ReadLock hold = graph.read_lock();  // one snapshot, however many nodes arrive
   const std::size_t n = graph.node_count();
   if (input.code_hashes.size() != n) {
     throw std::invalid_argument("code_hashes has " + std::to_string(input.code_hashes.size()) +
@@ -188,6 +191,7 @@ FingerprintDigests fingerprint_digests(const Graph& graph, const FingerprintInpu
 }
 
 Fingerprints fingerprint(const Graph& graph, const FingerprintInput& input) {
+  const Graph::ReadLock hold = graph.read_lock();  // the inputs below match the digests
   const FingerprintDigests digests = fingerprint_digests(graph, input);
   Fingerprints result;
   result.node_keys.reserve(digests.node_keys.size());
@@ -203,88 +207,12 @@ Fingerprints fingerprint(const Graph& graph, const FingerprintInput& input) {
   return result;
 }
 
-namespace {
-
-std::int64_t prefix_of(const Digest& digest) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 8; ++i) value = (value << 8) | digest[i];
-  return static_cast<std::int64_t>(value);  // two's complement (C++20)
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
-std::int64_t key_prefix(std::string_view hex_key) {
-  if (hex_key.size() < 16) {
-    throw std::invalid_argument("a key needs at least 16 hex digits, got '" + std::string(hex_key) +
-                                "'");
-  }
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 16; ++i) {
-    const int digit = hex_value(hex_key[i]);
-    if (digit < 0) throw std::invalid_argument("not a hex key: '" + std::string(hex_key) + "'");
-    value = (value << 4) | static_cast<std::uint64_t>(digit);
-  }
-  return static_cast<std::int64_t>(value);
-}
-
-std::string json_quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size() + 2);
-  out.push_back('"');
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (byte < 0x20) {
-      out += "\\u00";
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xF]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
-FingerprintRecords fingerprint_records(const Graph& graph, const FingerprintInput& input) {
+std::vector<std::string> fingerprint_keys(const Graph& graph, const FingerprintInput& input) {
   const FingerprintDigests digests = fingerprint_digests(graph, input);
-  const std::size_t n = digests.node_keys.size();
-  FingerprintRecords result;
-  result.node_keys.reserve(n);
-  result.key_prefixes.reserve(n);
-  result.input_keys_json.reserve(n);
-  // Each dataset name quoted once, however many nodes read it.
-  std::vector<std::string> quoted(graph.dataset_count());
-  std::vector<DatasetId> seen;
-  for (NodeId v = 0; v < n; ++v) {
-    result.node_keys.push_back(to_hex(digests.node_keys[v]));
-    result.key_prefixes.push_back(prefix_of(digests.node_keys[v]));
-    std::string text = "{";
-    seen.clear();
-    for (const DatasetId d : graph.inputs(v)) {
-      if (std::find(seen.begin(), seen.end(), d) != seen.end()) continue;  // read twice
-      seen.push_back(d);
-      if (quoted[d].empty()) quoted[d] = json_quote(graph.dataset_name(d));
-      if (text.size() > 1) text += ", ";
-      text += quoted[d];
-      text += ": \"";
-      text += to_hex(digests.dataset_keys[d]);
-      text.push_back('"');
-    }
-    text.push_back('}');
-    result.input_keys_json.push_back(std::move(text));
-  }
-  return result;
+  std::vector<std::string> keys;
+  keys.reserve(digests.node_keys.size());
+  for (const Digest& key : digests.node_keys) keys.push_back(to_hex(key));
+  return keys;
 }
 
 }  // namespace mlops

@@ -182,14 +182,68 @@ Graph::Graph() : impl_(std::make_unique<Impl>()) {}
 Graph::~Graph() = default;
 Graph::Graph(Graph&&) noexcept = default;
 Graph& Graph::operator=(Graph&&) noexcept = default;
-Graph::Graph(const Graph& other) : impl_(std::make_unique<Impl>(*other.impl_)) {}
+Graph::Graph(const Graph& other) {
+  const ReadLock hold = other.read_lock();
+  impl_ = std::make_unique<Impl>(*other.impl_);
+}
 Graph& Graph::operator=(const Graph& other) {
-  if (this != &other) impl_ = std::make_unique<Impl>(*other.impl_);
+  if (this != &other) {
+    const ReadLock hold = other.read_lock();
+    auto copy = std::make_unique<Impl>(*other.impl_);
+    const std::unique_lock lock = exclusive();
+    impl_.swap(copy);
+  }
   return *this;
 }
 
+namespace {
+
+// The graphs this thread holds a ReadLock on: a nested hold (plan() calling
+// select()) must not lock again, since a shared_mutex is not re-entrant and
+// would deadlock against a waiting writer. Rarely more than one entry.
+thread_local std::vector<const Graph*> held_graphs;
+
+bool held_by_this_thread(const Graph* graph) {
+  return std::find(held_graphs.begin(), held_graphs.end(), graph) != held_graphs.end();
+}
+
+}  // namespace
+
+Graph::ReadLock::ReadLock(const Graph& graph) : graph_(&graph) {
+  if (held_by_this_thread(graph_)) {
+    graph_ = nullptr;  // the outer hold covers this one
+    return;
+  }
+  graph.impl_->mutex.lock_shared();
+  held_graphs.push_back(graph_);
+}
+
+Graph::ReadLock::ReadLock(ReadLock&& other) noexcept : graph_(other.graph_) {
+  other.graph_ = nullptr;
+}
+
+Graph::ReadLock::~ReadLock() {
+  if (graph_ == nullptr) return;
+  held_graphs.erase(std::find(held_graphs.begin(), held_graphs.end(), graph_));
+  graph_->impl_->mutex.unlock_shared();
+}
+
+Graph::ReadLock Graph::read_lock() const { return ReadLock(*this); }
+
+std::unique_lock<std::shared_mutex> Graph::exclusive() {
+  if (held_by_this_thread(this)) {
+    throw std::logic_error("Graph: a node cannot be added by a thread that is reading the graph");
+  }
+  return std::unique_lock(impl_->mutex);
+}
+
 NodeId Graph::add_node(const NodeSpec& spec) {
-  Impl& m = *impl_;
+  const std::unique_lock lock = exclusive();
+  return impl_->add(spec);
+}
+
+NodeId Graph::Impl::add(const NodeSpec& spec) {
+  Impl& m = *this;
   m.hash_names(spec);
   m.check(spec);
   const auto& g = m.data;
@@ -236,13 +290,14 @@ NodeId Graph::add_node(const NodeSpec& spec) {
 }
 
 void Graph::add_nodes(std::span<const NodeSpec> specs) {
+  const std::unique_lock lock = exclusive();
   const std::size_t nodes = node_count();
   const std::size_t datasets = dataset_count();
   const std::size_t edges = edge_count();
   const std::size_t tags = impl_->data.tag_names.size();
   const std::size_t params = impl_->data.param_names.size();
   try {
-    for (const NodeSpec& spec : specs) add_node(spec);
+    for (const NodeSpec& spec : specs) impl_->add(spec);
   } catch (...) {
     impl_->truncate(nodes, datasets);
     impl_->data.tag_names.truncate(tags);
@@ -253,6 +308,7 @@ void Graph::add_nodes(std::span<const NodeSpec> specs) {
 }
 
 void Graph::reserve(std::size_t nodes, std::size_t inputs) {
+  const std::unique_lock lock = exclusive();
   auto& g = impl_->data;
   g.nodes.reserve(nodes);
   g.datasets.reserve(nodes);
@@ -269,6 +325,7 @@ void Graph::reserve(std::size_t nodes, std::size_t inputs) {
 }
 
 void Graph::validate() const {
+  const ReadLock hold = read_lock();
   const auto& g = impl_->data;
   std::string message;
   std::string first_node;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -111,6 +112,8 @@ struct Graph::Impl {
   std::vector<NodeId> new_parents;
   std::vector<NodeId> new_children;
 
+  // Taken exclusively by add_node, shared by the whole-graph readers (graph.hpp).
+  mutable std::shared_mutex mutex;
   mutable std::mutex views_mutex;
   mutable std::atomic<bool> views_ready{false};
   mutable detail::DerivedViews views;
@@ -122,6 +125,8 @@ struct Graph::Impl {
   // Nodes reachable from `start` (excluded), in topological order.
   std::vector<NodeId> reach(std::span<const NodeId> start, bool forward) const;
   void invalidate() { views_ready.store(false, std::memory_order_release); }
+
+  NodeId add(const NodeSpec& spec);  // add_node without the lock
 
   std::uint32_t next_stamp();
   // Fills name_hash, input_hashes and output_hashes, and starts loading the

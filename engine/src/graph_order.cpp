@@ -70,7 +70,10 @@ const detail::DerivedViews& Graph::Impl::derived() const {
   return views;
 }
 
-std::vector<NodeId> Graph::topological_order() const { return impl_->derived().topo_order; }
+std::vector<NodeId> Graph::topological_order() const {
+  const ReadLock hold = read_lock();
+  return impl_->derived().topo_order;
+}
 
 std::vector<NodeId> Graph::Impl::reach(std::span<const NodeId> start, bool forward) const {
   const auto& g = data;
@@ -104,14 +107,17 @@ std::vector<NodeId> Graph::Impl::reach(std::span<const NodeId> start, bool forwa
 }
 
 std::vector<NodeId> Graph::ancestors(std::span<const NodeId> nodes) const {
+  const ReadLock hold = read_lock();
   return impl_->reach(nodes, false);
 }
 
 std::vector<NodeId> Graph::descendants(std::span<const NodeId> nodes) const {
+  const ReadLock hold = read_lock();
   return impl_->reach(nodes, true);
 }
 
 std::vector<std::vector<NodeId>> Graph::levels() const {
+  const ReadLock hold = read_lock();
   const auto& g = impl_->data;
   std::vector<std::uint32_t> level(g.node_count(), 0);
   std::uint32_t deepest = 0;
@@ -125,6 +131,7 @@ std::vector<std::vector<NodeId>> Graph::levels() const {
 }
 
 std::vector<double> Graph::remaining_path(std::span<const double> costs) const {
+  const ReadLock hold = read_lock();
   const auto& g = impl_->data;
   if (!costs.empty() && costs.size() != g.node_count()) {
     throw std::invalid_argument("costs has " + std::to_string(costs.size()) +
@@ -143,6 +150,7 @@ std::vector<double> Graph::remaining_path(std::span<const double> costs) const {
 }
 
 std::pair<double, std::vector<NodeId>> Graph::critical_path(std::span<const double> costs) const {
+  const ReadLock hold = read_lock();
   const auto& g = impl_->data;
   const std::vector<double> remaining = remaining_path(costs);
   std::pair<double, std::vector<NodeId>> result{0.0, {}};

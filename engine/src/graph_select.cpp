@@ -33,6 +33,7 @@ std::string describe_selection(const Selection& s) {
 }  // namespace
 
 std::vector<NodeId> Graph::select(const Selection& selection) const {
+  const ReadLock hold = read_lock();
   const auto& g = impl_->data;
   const std::size_t n = g.node_count();
   std::vector<std::string> unknown_nodes;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -46,62 +47,29 @@ bool is_final(NodeState state) noexcept {
     case NodeState::cancelled:
     case NodeState::excluded:
       return true;
+    case NodeState::kCount:
+      break;
   }
   return false;
 }
 
-NodeState initial_state(Action action) noexcept {
-  switch (action) {
-    case Action::run:
-      return NodeState::pending;
-    case Action::reuse:
-      return NodeState::cached;
-    case Action::skip:
-      return NodeState::excluded;
-    case Action::not_started:
-      return NodeState::not_started;
-  }
-  return NodeState::pending;  // unreachable: every Action is handled above
-}
-
-std::vector<NodeState> initial_states(const Plan& plan) {
-  std::vector<NodeState> states;
-  states.reserve(plan.actions.size());
-  for (const Action action : plan.actions) states.push_back(initial_state(action));
-  return states;
-}
+// Indexed by NodeState; one name per state, checked at compile time.
+constexpr const char* kStateNames[] = {
+    "pending",  "ready",           "running",     "succeeded", "cached",   "failed",
+    "retrying", "upstream_failed", "not_started", "cancelled", "excluded",
+};
+static_assert(std::size(kStateNames) == kNodeStateCount, "a NodeState without its name");
 
 const char* to_string(NodeState state) noexcept {
-  switch (state) {
-    case NodeState::pending:
-      return "pending";
-    case NodeState::ready:
-      return "ready";
-    case NodeState::running:
-      return "running";
-    case NodeState::succeeded:
-      return "succeeded";
-    case NodeState::cached:
-      return "cached";
-    case NodeState::failed:
-      return "failed";
-    case NodeState::retrying:
-      return "retrying";
-    case NodeState::upstream_failed:
-      return "upstream_failed";
-    case NodeState::not_started:
-      return "not_started";
-    case NodeState::cancelled:
-      return "cancelled";
-    case NodeState::excluded:
-      return "excluded";
-  }
-  return "unknown";
+  const auto index = static_cast<std::size_t>(state);
+  return index < kNodeStateCount ? kStateNames[index] : "unknown";
 }
 
 Scheduler::Scheduler(const Graph& graph, std::span<const NodeState> initial,
                      SchedulerOptions options)
     : retries_(std::move(options.retries)), max_concurrency_(options.max_concurrency) {
+  // Everything is copied out of one snapshot: nodes added later are not this run's.
+  const Graph::ReadLock hold = graph.read_lock();
   const std::size_t n = graph.node_count();
   if (initial.size() != n)
     throw std::invalid_argument(count_mismatch("initial", initial.size(), n));

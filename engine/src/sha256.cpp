@@ -2,10 +2,11 @@
 // padding and the incremental interface here, with the portable compression
 // function; sha256_ni.cpp has the one using the x86 SHA extensions, chosen at
 // run time when the CPU has them.
+#include "sha256.hpp"
+
 #include <bit>
 #include <cstring>
 
-#include "mlops/fingerprint.hpp"
 #include "sha256_constants.hpp"
 
 namespace mlops {

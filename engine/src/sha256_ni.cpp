@@ -12,7 +12,7 @@
 //   SHA256MSG1(W[t-16..], W[t-12..]) gives W[t-16+i] + sigma0(W[t-15+i]), to
 //   which W[t-7..t-4] are added, and SHA256MSG2(that, W[t-4..t-1]) adds
 //   sigma1(W[t-2+i]), feeding its own first results forward for i = 2, 3.
-#include "mlops/fingerprint.hpp"
+#include "sha256.hpp"
 #include "sha256_constants.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)

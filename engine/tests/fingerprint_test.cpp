@@ -1,4 +1,4 @@
-// Unit tests of fingerprint() and plan(): what changes a key, and each plan rule.
+// Unit tests of fingerprint() and plan(): what changes a key, each plan rule, the names.
 #include "mlops/fingerprint.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "mlops/errors.hpp"
+#include "mlops/plan.hpp"
+#include "sha256.hpp"
 
 namespace {
 
@@ -64,40 +66,22 @@ TEST(Fingerprint, KeysAreHexAndInputKeysAlign) {
   EXPECT_EQ(keys.input_keys[3], keys.input_keys[4]);
 }
 
-TEST(Fingerprint, RecordsMatchTheKeys) {
-  Graph g = iris();
-  g.add_node(node("odd", {"model", "model", "scores"}, {"odd_out"}));
-  mlops::FingerprintInput input = iris_input();
-  input.code_hashes.push_back("h-odd");
-  const mlops::Fingerprints keys = mlops::fingerprint(g, input);
-  const mlops::FingerprintRecords records = mlops::fingerprint_records(g, input);
-  EXPECT_EQ(records.node_keys, keys.node_keys);
-  ASSERT_EQ(records.key_prefixes.size(), keys.node_keys.size());
-  for (std::size_t v = 0; v < keys.node_keys.size(); ++v) {
-    EXPECT_EQ(records.key_prefixes[v], mlops::key_prefix(keys.node_keys[v]));
-  }
-  EXPECT_EQ(records.input_keys_json[0], "{}");
-  EXPECT_EQ(records.input_keys_json[3], "{\"model\": \"" + keys.input_keys[3][0] +
-                                            "\", \"test\": \"" + keys.input_keys[3][1] + "\"}");
-  // A dataset read twice appears once.
-  EXPECT_EQ(records.input_keys_json[5], "{\"model\": \"" + keys.input_keys[5][0] +
-                                            "\", \"scores\": \"" + keys.input_keys[5][2] + "\"}");
+TEST(Fingerprint, KeysAreTheNodeKeysOnly) {
+  const Graph g = iris();
+  EXPECT_EQ(mlops::fingerprint_keys(g, iris_input()),
+            mlops::fingerprint(g, iris_input()).node_keys);
+  mlops::FingerprintInput missing = iris_input();
+  missing.param_digests.erase("C");
+  EXPECT_THROW(mlops::fingerprint_keys(g, missing), mlops::PipelineError);
 }
 
-TEST(Fingerprint, KeyPrefixIsTheSignedFirstEightBytes) {
-  EXPECT_EQ(mlops::key_prefix("0000000000000001ffff"), 1);
-  EXPECT_EQ(mlops::key_prefix("7fffffffffffffff"), INT64_MAX);
-  EXPECT_EQ(mlops::key_prefix("8000000000000000"), INT64_MIN);
-  EXPECT_EQ(mlops::key_prefix("FFFFFFFFFFFFFFFF"), -1);
-  EXPECT_THROW(mlops::key_prefix("123"), std::invalid_argument);
-  EXPECT_THROW(mlops::key_prefix("000000000000000g"), std::invalid_argument);
-}
-
-TEST(Fingerprint, JsonQuoteEscapes) {
-  EXPECT_EQ(mlops::json_quote("plain"), "\"plain\"");
-  EXPECT_EQ(mlops::json_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(mlops::json_quote(std::string("\x01\n", 2)), "\"\\u0001\\u000a\"");
-  EXPECT_EQ(mlops::json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+TEST(Plan, EveryActionReasonAndStateHasItsName) {
+  EXPECT_STREQ(mlops::to_string(Action::not_started), "not_started");
+  EXPECT_STREQ(mlops::to_string(Reason::concept_step), "concept");
+  EXPECT_STREQ(mlops::to_string(Reason::upstream_concept), "upstream_concept");
+  EXPECT_STREQ(mlops::to_string(static_cast<Action>(mlops::kActionCount)), "unknown");
+  EXPECT_STREQ(mlops::to_string(static_cast<Reason>(mlops::kReasonCount)), "unknown");
+  EXPECT_EQ(mlops::initial_state(Action::reuse), mlops::NodeState::cached);
 }
 
 TEST(Fingerprint, IsDeterministic) {

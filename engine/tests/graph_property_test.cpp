@@ -13,6 +13,7 @@
 #include "mlops/errors.hpp"
 #include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/plan.hpp"
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "mlops/errors.hpp"
 #include "mlops/graph.hpp"
+#include "mlops/plan.hpp"
 
 namespace mlops {
 namespace {

@@ -1,5 +1,7 @@
 // SHA-256 against the example vectors published with FIPS 180-4 (NIST CSRC
 // "Examples with intermediate values") and its incremental interface.
+#include "sha256.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -7,8 +9,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "mlops/fingerprint.hpp"
 
 namespace {
 

@@ -169,9 +169,6 @@ class NodeColumns:
     retries: list[int]
     cacheable: list[bool]
     # The first output's name as a JSON string ('' for none): records name outputs.
-    # Each node's dataset inputs as JSON strings: the records' input-key objects
-    # are put together from them (one per task row).
-    quoted_datasets: list[tuple[str, ...]]
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
     # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
@@ -208,6 +205,9 @@ class Pipeline:
         self.module: str = frame.f_globals.get("__name__", "__main__")
         self.interactive: bool = _is_interactive(frame.f_globals)
         self.graph = _engine.Graph()
+        # Held while a node is added and while a run is planned, so a plan never
+        # sees half a definition (a thread adding nodes while another plans).
+        self.definition_lock = threading.RLock()
         self._nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
         self._columns: NodeColumns | None = None
@@ -247,17 +247,21 @@ class Pipeline:
         """
         columns = self._columns
         if columns is None:
-            nodes = self._nodes
-            columns = self._columns = NodeColumns(
-                names=[n.name for n in nodes],
-                inputs=[n.inputs for n in nodes],
-                funcs=[n.func for n in nodes],
-                retries=[n.retries for n in nodes],
-                cacheable=[n.cache for n in nodes],
-                quoted_datasets=[tuple(map(_json_quote, n.datasets)) for n in nodes],
-                single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
-                reading=[n.id for n in nodes if n.reads],
-            )
+            # Built under the definition lock: a node added meanwhile must not
+            # leave columns of the shorter node list cached.
+            with self.definition_lock:
+                columns = self._columns
+                if columns is None:
+                    nodes = self._nodes
+                    columns = self._columns = NodeColumns(
+                        names=[n.name for n in nodes],
+                        inputs=[n.inputs for n in nodes],
+                        funcs=[n.func for n in nodes],
+                        retries=[n.retries for n in nodes],
+                        cacheable=[n.cache for n in nodes],
+                        single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
+                        reading=[n.id for n in nodes if n.reads],
+                    )
         return columns
 
     def __getitem__(self, name: str) -> Node:
@@ -388,6 +392,10 @@ class Pipeline:
         )
 
     def _add(self, node: Node) -> Node:
+        with self.definition_lock:
+            return self._add_locked(node)
+
+    def _add_locked(self, node: Node) -> Node:
         for param in node.params:
             if param not in self.param_specs:
                 known = ", ".join(sorted(self.param_specs)) or "none"

@@ -10,11 +10,24 @@
 // re-validation: building an N-node graph is O(N + E), not O(N^2)).
 // `validate()` then checks what can only be judged on the whole graph: inputs
 // that nobody produces.
+//
+// Threads: nodes may be added while other threads read the graph. add_node,
+// add_nodes and reserve take the graph's lock exclusively; the whole-graph
+// operations (validate, topological_order, ancestors, descendants, select,
+// levels, remaining_path, critical_path, copying the graph, and fingerprint,
+// plan and the Scheduler's constructor) hold it shared for their whole run, so
+// each sees the graph as one consistent snapshot. The per-node accessors
+// (node_count, node_name, inputs, producer, ...) do not lock, to stay cheap in
+// the engine's own loops: a thread calling them while another may add nodes
+// holds read_lock() across the calls (and the spans and references they return
+// stay valid only that long).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +68,24 @@ class Graph {
   Graph& operator=(Graph&&) noexcept;
   Graph(const Graph&);
   Graph& operator=(const Graph&);
+
+  // A shared hold on the graph: while one exists no node is added (add_node
+  // waits for it). Re-entrant within a thread; add_node from a thread holding
+  // one throws std::logic_error rather than deadlock.
+  class ReadLock {
+   public:
+    ReadLock(ReadLock&& other) noexcept;
+    ReadLock& operator=(ReadLock&&) = delete;
+    ReadLock(const ReadLock&) = delete;
+    ReadLock& operator=(const ReadLock&) = delete;
+    ~ReadLock();
+
+   private:
+    friend class Graph;
+    explicit ReadLock(const Graph& graph);
+    const Graph* graph_;  // nullptr when moved from or already held by this thread
+  };
+  ReadLock read_lock() const;
 
   // Adds a node; throws DuplicateNodeError, DuplicateOutputError or CycleError
   // (with the cycle as a path of node names) and leaves the graph unchanged.
@@ -110,6 +141,8 @@ class Graph {
 
  private:
   struct Impl;
+  // The exclusive hold add_node takes; throws if this thread holds a ReadLock.
+  std::unique_lock<std::shared_mutex> exclusive();
   std::unique_ptr<Impl> impl_;
 };
 

@@ -22,7 +22,6 @@
 #include <span>
 #include <vector>
 
-#include "mlops/fingerprint.hpp"
 #include "mlops/graph.hpp"
 
 namespace mlops {
@@ -39,16 +38,15 @@ enum class NodeState : std::uint8_t {
   not_started,      // final: a concept step or its descendant, never to run in this run
   cancelled,        // final: the run was cancelled before it ran
   excluded,         // final: outside this run's selection
+  // Not a state: the number of states, last so that a name table missing a
+  // new state's name fails to compile (see to_string).
+  kCount,
 };
 
 bool is_final(NodeState state) noexcept;
+// The state's name, what the database stores ("upstream_failed").
 const char* to_string(NodeState state) noexcept;
-inline constexpr std::size_t kNodeStateCount = 11;
-
-// Where a plan's action starts a node: run -> pending, reuse -> cached,
-// skip -> excluded, not_started -> not_started.
-NodeState initial_state(Action action) noexcept;
-std::vector<NodeState> initial_states(const Plan& plan);
+inline constexpr std::size_t kNodeStateCount = static_cast<std::size_t>(NodeState::kCount);
 
 struct SchedulerOptions {
   std::size_t max_concurrency = 0;     // nodes running at once; 0 means no limit

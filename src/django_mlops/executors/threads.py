@@ -28,9 +28,13 @@ from .watchdog import Guard
 
 __all__ = ["ThreadExecutor"]
 
-
+# How long shutdown waits for threads still unwinding a cancel or timeout (the
+# exception arrives at their next bytecode), as the processes executor waits
+# for its workers. A thread left running at interpreter exit keeps its task's
+# frames, and through them the pipeline and its engine objects, alive for ever.
+_STOP_GRACE_SECONDS = 1.0
 # How long a timed-out thread gets to take its exception before it counts as stuck.
-_STOP_GRACE_SECONDS = 0.25
+_TIMEOUT_GRACE_SECONDS = 0.25
 
 
 def stuck_message(task: TaskSpec) -> str:
@@ -68,6 +72,7 @@ class ThreadExecutor(Executor):
         self._in_flight = 0  # submitted, outcome not yet sent
         self._pending = 0  # submitted, outcome not yet returned by wait
         self._running: set[_Job] = set()
+        self._threads: list[threading.Thread] = []  # every thread started, for shutdown's join
         self._closed = False
 
     def submit(self, task: TaskSpec) -> None:
@@ -82,7 +87,9 @@ class ThreadExecutor(Executor):
             if start:
                 self._workers += 1
         if start:
-            threading.Thread(target=self._serve, name="django-mlops-task", daemon=True).start()
+            thread = threading.Thread(target=self._serve, name="django-mlops-task", daemon=True)
+            self._threads.append(thread)
+            thread.start()
         self._jobs.put(job)
 
     def _serve(self) -> None:
@@ -118,7 +125,7 @@ class ThreadExecutor(Executor):
         """A guard fired: a cancel is reported now, a timeout once the thread proves stuck."""
         if guard.fired_with is TaskTimeout:
             # Not here: this is the watchdog thread, which other deadlines wait for.
-            check = threading.Timer(_STOP_GRACE_SECONDS, self._give_up, (job, guard))
+            check = threading.Timer(_TIMEOUT_GRACE_SECONDS, self._give_up, (job, guard))
             check.daemon = True
             check.start()
             return
@@ -190,7 +197,10 @@ class ThreadExecutor(Executor):
             self._in_flight = sum(1 for job in self._running if not job.reported)
 
     def shutdown(self) -> None:
-        """Stop the threads once they finish their current task (does not wait for them)."""
+        """Stop the threads, waiting a moment for those still unwinding a cancel.
+
+        A thread stuck in a long C call is left to finish it (it is a daemon thread).
+        """
         if self._closed:
             return
         self._closed = True
@@ -198,3 +208,7 @@ class ThreadExecutor(Executor):
             workers = self._workers
         for _ in range(workers):
             self._jobs.put(None)
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -367,7 +367,7 @@ class RecordWriter:
         """
         plan, rows, names = self.plan, self.rows, self.pipeline.columns.names
         reused_from, reads, order = self.history.reused_tasks, plan.reads, plan.order
-        input_keys = plan.input_keys_json()
+        input_keys = plan.input_keys_json
         values = []
         texts = []
         for node_id in order:

@@ -18,10 +18,14 @@ from ..datafiles import read_fingerprints, with_reads
 from ..params import validate_params
 from ..pipeline import Node, Pipeline
 
+# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
+_json_quote = json.encoder.encode_basestring_ascii
+
 __all__ = [
     "PreviousTask",
     "RunPlan",
     "explain_rerun",
+    "input_keys_texts",
     "make_plan",
     "param_digest",
     "resolve_params",
@@ -101,9 +105,9 @@ class RunPlan:
     params: dict[str, Any]
     code_hashes: list[str]  # of the functions alone (what records show as "code")
     keys: list[str]
-    # Per node id, the keys of its dataset inputs in ``node.datasets`` order (the
-    # engine's); empty for an unrecorded plan. ``input_keys(i)`` pairs them up.
-    input_key_lists: list[list[str]]
+    # Per node id, the JSON text of {input dataset: its producer's key}, as the
+    # records keep it; empty for an unrecorded plan.
+    input_keys_json: list[str]
     initial: list[str]  # NodeState names the scheduler starts each node in
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
@@ -114,23 +118,7 @@ class RunPlan:
 
     def input_keys(self, node_id: int) -> dict[str, str]:
         """{input dataset: its producer's key} of a node ({} for an unrecorded plan)."""
-        if not self.input_key_lists:
-            return {}
-        datasets = self.pipeline.nodes[node_id].datasets
-        return dict(zip(datasets, self.input_key_lists[node_id], strict=True))
-
-    def input_keys_json(self) -> list[str]:
-        """Per node id, the JSON text of ``input_keys(id)``, put together from quoted parts."""
-        quoted = self.pipeline.columns.quoted_datasets
-        texts = []
-        for names, keys in zip(quoted, self.input_key_lists, strict=True):
-            if len(names) == 1:  # keys are hex digits: nothing in them needs quoting
-                texts.append(f'{{{names[0]}: "{keys[0]}"}}')
-            else:
-                texts.append(
-                    "{" + ", ".join(f'{n}: "{k}"' for n, k in zip(names, keys, strict=False)) + "}"
-                )
-        return texts
+        return json.loads(self.input_keys_json[node_id]) if self.input_keys_json else {}
 
 
 def explain_rerun(
@@ -171,6 +159,24 @@ def explain_rerun(
     return ", ".join(changes) if changes else "no cache entry"
 
 
+def input_keys_texts(nodes: Sequence[Node], keys: Sequence[str]) -> list[str]:
+    """Per node, the JSON text of ``{input dataset: its producer's key}``, each dataset once.
+
+    The producer's key stands for the input: with the dataset name it decides
+    the input's content. Every input has a producer (the pipeline is validated).
+    """
+    # One text fragment per dataset, however many nodes read it.
+    fragment = {
+        dataset: f'{_json_quote(dataset)}: "{key}"'
+        for node, key in zip(nodes, keys, strict=True)
+        for dataset in node.outputs
+    }
+    return [
+        "{" + ", ".join([fragment[i] for i in dict.fromkeys(node.inputs) if i in fragment]) + "}"
+        for node in nodes
+    ]
+
+
 def make_plan(
     pipeline: Pipeline,
     *,
@@ -191,6 +197,36 @@ def make_plan(
     to "nothing stored".
     With ``fingerprints=False`` (unrecorded runs) code hashes and keys are left empty.
     """
+    # No node may be added while the plan reads the definition: the node list,
+    # its columns, the engine graph and the keys must all describe one pipeline.
+    with pipeline.definition_lock:
+        return _make_plan(
+            pipeline,
+            params=params,
+            only=only,
+            from_nodes=from_nodes,
+            to_nodes=to_nodes,
+            tags=tags,
+            no_cache=no_cache,
+            fingerprints=fingerprints,
+            stored_keys=stored_keys,
+            previous_tasks=previous_tasks,
+        )
+
+
+def _make_plan(
+    pipeline: Pipeline,
+    *,
+    params: Mapping[str, Any] | None,
+    only: Sequence[str],
+    from_nodes: Sequence[str],
+    to_nodes: Sequence[str],
+    tags: Sequence[str],
+    no_cache: bool,
+    fingerprints: bool,
+    stored_keys: Callable[[Sequence[str]], Iterable[str]] | None,
+    previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None,
+) -> RunPlan:
     pipeline.validate()
     resolved = resolve_params(pipeline, params)
     nodes = pipeline.nodes
@@ -205,11 +241,12 @@ def make_plan(
         # the record keeps the code hash alone, so "code changed" stays precise.
         hashes = with_reads(code_only, reads)
         digests = {name: param_digest(value) for name, value in resolved.items()}
-        keys, input_key_lists = _engine.fingerprint(graph, hashes, digests)
+        keys = _engine.fingerprint_keys(graph, hashes, digests)
+        input_keys_json = input_keys_texts(nodes, keys)
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
         code_only = hashes = keys = [""] * len(nodes)
-        input_key_lists = []
+        input_keys_json = []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
     selected = bool(only or from_nodes or to_nodes or tags)
@@ -238,7 +275,7 @@ def make_plan(
         params=resolved,
         code_hashes=code_only,
         keys=list(keys),
-        input_key_lists=input_key_lists,
+        input_keys_json=input_keys_json,
         initial=initial,
         reasons=reasons,
         details=details,

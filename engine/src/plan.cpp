@@ -5,15 +5,26 @@
 // Then each unselected node is reused when a running node reads its outputs,
 // or skipped; an unselected producer that is needed but not stored (or is a
 // concept step) makes the selection impossible to run.
+#include "mlops/plan.hpp"
+
+#include <iterator>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 
 #include "mlops/errors.hpp"
-#include "mlops/fingerprint.hpp"
 
 namespace mlops {
 
 namespace {
+
+// Indexed by the enums; one name per member, checked at compile time.
+constexpr const char* kActionNames[] = {"run", "reuse", "skip", "not_started"};
+static_assert(std::size(kActionNames) == kActionCount, "an Action without its name");
+constexpr const char* kReasonNames[] = {
+    "not_stored",        "forced",     "not_cacheable", "cached",
+    "outside_selection", "not_needed", "concept",       "upstream_concept"};
+static_assert(std::size(kReasonNames) == kReasonCount, "a Reason without its name");
 
 std::size_t check_size(std::size_t size, std::size_t nodes, const char* what) {
   if (size != nodes) {
@@ -43,6 +54,7 @@ std::vector<NodeId> order_of(const Graph& graph) {
 
 Plan plan_stored(const Graph& graph, const std::vector<bool>& stored,
                  const std::vector<bool>& cacheable, const Selection& selection, bool force) {
+  const Graph::ReadLock hold = graph.read_lock();  // node count and edges of one snapshot
   const std::size_t n = graph.node_count();
   check_size(stored.size(), n, "stored");
   if (!cacheable.empty()) check_size(cacheable.size(), n, "cacheable");
@@ -115,10 +127,44 @@ Plan plan_stored(const Graph& graph, const std::vector<bool>& stored,
 }
 
 Plan plan(const Graph& graph, const PlanInput& input) {
+  const Graph::ReadLock hold = graph.read_lock();  // the size check holds for the plan
   const std::size_t n = check_size(input.node_keys.size(), graph.node_count(), "node_keys");
   std::vector<bool> stored(n, false);
   for (std::size_t v = 0; v < n; ++v) stored[v] = input.stored.contains(input.node_keys[v]);
   return plan_stored(graph, stored, input.cacheable, input.selection, input.force);
+}
+
+const char* to_string(Action action) noexcept {
+  const auto index = static_cast<std::size_t>(action);
+  return index < kActionCount ? kActionNames[index] : "unknown";
+}
+
+const char* to_string(Reason reason) noexcept {
+  const auto index = static_cast<std::size_t>(reason);
+  return index < kReasonCount ? kReasonNames[index] : "unknown";
+}
+
+NodeState initial_state(Action action) noexcept {
+  switch (action) {
+    case Action::run:
+      return NodeState::pending;
+    case Action::reuse:
+      return NodeState::cached;
+    case Action::skip:
+      return NodeState::excluded;
+    case Action::not_started:
+      return NodeState::not_started;
+    case Action::kCount:
+      break;
+  }
+  return NodeState::pending;  // unreachable: every Action is handled above
+}
+
+std::vector<NodeState> initial_states(const Plan& plan) {
+  std::vector<NodeState> states;
+  states.reserve(plan.actions.size());
+  for (const Action action : plan.actions) states.push_back(initial_state(action));
+  return states;
 }
 
 }  // namespace mlops
