@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         PipelineError,
         SelectionError,
     )
+    from .lookups import get_run, runs
     from .pipeline import Node, Pipeline
     from .tracking import log_artifact, log_metric, log_metrics, log_param
 
@@ -30,10 +31,12 @@ __all__ = [
     "Pipeline",
     "PipelineError",
     "SelectionError",
+    "get_run",
     "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
+    "runs",
 ]
 
 # Public name -> the module that defines it.
@@ -50,6 +53,8 @@ _LAZY = {
     "DuplicateOutputError": "errors",
     "DuplicateNodeError": "errors",
     "SelectionError": "errors",
+    "runs": "lookups",
+    "get_run": "lookups",
 }
 
 

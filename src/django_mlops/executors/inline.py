@@ -2,7 +2,8 @@
 
 Running in ``wait`` rather than ``submit`` keeps the Runner's loop the same for
 every executor. Timeouts stop pure-Python code through the watchdog (a call into
-C finishes first); Ctrl-C interrupts the running node directly.
+C finishes first); Ctrl-C interrupts the running node directly. A node's prints
+are captured and also shown (``tee``): they run in the user's process.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ class InlineExecutor(Executor):
         while queue:
             task = queue.popleft()
             if task.timeout is None:
-                outcomes.append(run_task(task))
+                outcomes.append(run_task(task, tee=True))
                 continue
             self._guard = guard = Guard()
             try:
-                outcomes.append(run_task(task, guard))
+                outcomes.append(run_task(task, guard, tee=True))
             finally:
                 self._guard = None
         return outcomes

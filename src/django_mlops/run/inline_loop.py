@@ -144,7 +144,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
     run_token = None if per_node else set_current(context)
     # The output capture likewise: routers installed once per run, and the
     # capture current for the whole loop unless callbacks run between nodes.
-    capture = capturing.Capture()
+    capture = capturing.Capture(tee=True)  # prints also reach the terminal, as they happen
     if ex.recorder is not None:
         capturing.install()
     capture_token = None if per_node or ex.recorder is None else capturing.enter(capture)

@@ -43,6 +43,7 @@ class RunEvent:
     total: int  # nodes in the pipeline
     elapsed: float  # seconds since the run started
     running: tuple[str, ...]  # nodes running now
+    error: str = ""  # a failed or retrying attempt's error line
 
 
 def _outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
@@ -109,7 +110,7 @@ class Execution:
         self.metrics: dict[str, float] = {}
         self.logged_params: dict[str, Any] = {}
 
-    def emit(self, kind: str, node: str | None, state: str | None) -> None:
+    def emit(self, kind: str, node: str | None, state: str | None, error: str = "") -> None:
         """Tell ``on_event`` about a step of the run."""
         if self.on_event is not None:
             self.on_event(
@@ -122,6 +123,7 @@ class Execution:
                     len(self.nodes),
                     time.monotonic() - self.started,
                     tuple(self.running.values()),
+                    error,
                 )
             )
 
@@ -248,7 +250,7 @@ class Execution:
             if outcome is not None and outcome.events:
                 self.keep_events(outcome.events)
         if self.on_event is not None:
-            self.emit("task_finished", node.name, state)
+            self.emit("task_finished", node.name, state, error)
 
     def loop(self, flush_seconds: float) -> None:
         """Run until every node is final (or the run is cancelled), flushing records."""
