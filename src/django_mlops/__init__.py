@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         DuplicateOutputError,
         MissingInputError,
         PipelineError,
+        RunError,
         SelectionError,
     )
     from .lookups import get_run, runs
@@ -30,6 +31,7 @@ __all__ = [
     "Node",
     "Pipeline",
     "PipelineError",
+    "RunError",
     "SelectionError",
     "get_run",
     "log_artifact",
@@ -53,6 +55,7 @@ _LAZY = {
     "DuplicateOutputError": "errors",
     "DuplicateNodeError": "errors",
     "SelectionError": "errors",
+    "RunError": "errors",
     "runs": "lookups",
     "get_run": "lookups",
 }

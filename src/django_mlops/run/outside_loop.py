@@ -10,9 +10,11 @@ worker as ``KeyboardInterrupt``, which the runner turns into a cancelled run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["call_outside_event_loop", "event_loop_running"]
@@ -40,6 +42,24 @@ def _interrupt(thread: threading.Thread) -> None:
         )
 
 
+@contextlib.contextmanager
+def _ctrl_c_raises() -> Iterator[None]:
+    """Let Ctrl-C raise KeyboardInterrupt here while we wait.
+
+    ``asyncio.run`` replaces the SIGINT handler with one that only cancels its
+    main task at its next ``await``; this thread awaits nothing while a run
+    goes on, so the run would finish first. (Jupyter kernels already raise.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def call_outside_event_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``func(*args, **kwargs)`` in a worker thread; wait for it and return (or raise) its result.
 
@@ -48,6 +68,10 @@ def call_outside_event_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -
     """
     result: list[T] = []
     failure: list[BaseException] = []
+    # Waited on instead of Thread.join: a join interrupted by Ctrl-C can leave the
+    # thread marked finished while it still runs (CPython 3.11's join releases
+    # the thread's lock on the way out), and then the wait for it would end early.
+    done = threading.Event()
 
     def work() -> None:
         from django.db import connections
@@ -58,17 +82,19 @@ def call_outside_event_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -
             failure.append(exc)
         finally:
             connections.close_all()  # this thread's connections die with it
+            done.set()
 
     thread = threading.Thread(target=work, name="mlops-run", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(_POLL_SECONDS)
-    except KeyboardInterrupt:
-        _interrupt(thread)
-        while thread.is_alive():
-            thread.join(_POLL_SECONDS)
-        raise
+    with _ctrl_c_raises():
+        thread.start()
+        try:
+            while not done.wait(_POLL_SECONDS):
+                pass
+        except KeyboardInterrupt:
+            _interrupt(thread)
+            while not done.wait(_POLL_SECONDS):
+                pass
+            raise
     if failure:
         raise failure[0]
     return result[0]
