@@ -44,9 +44,7 @@ print("get_run", django_mlops.get_run(run.pk).status)
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MLOPS_HOME")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MLOPS_HOME")}
     env["PYTHONPATH"] = str(REPO / "src")
     env.update(extra)
     return env
