@@ -310,3 +310,48 @@ def test_status_piped_into_head(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[0].startswith("Run 1 of script_numbers")
     assert len(result.stdout.splitlines()) == 3
     assert "Error" not in result.stderr and "Traceback" not in result.stderr
+
+
+NOTEBOOK_CELLS = """
+import asyncio
+import django_mlops
+import IPython  # the stand-in: get_ipython() answers, as in a kernel
+
+async def cell():  # a kernel runs each cell inside its event loop
+    print("before", django_mlops.runs().count())
+    run = numbers.run()
+    print("output", run.output("total"), "tasks", sorted(run.tasks))
+    print("after", django_mlops.runs().count())
+
+asyncio.run(cell())
+"""
+
+
+def test_notebook_cells_can_use_the_orm(tmp_path: Path) -> None:
+    """In an IPython kernel, cells read records directly (Django allows it only when told).
+
+    IPython is not installed here: a stand-in package whose ``get_ipython()``
+    returns a shell is what tells django-mlops it runs in one. Without the
+    setting, ``runs().count()`` and ``run.tasks`` in the cell's event loop raise
+    SynchronousOnlyOperation.
+    """
+    (tmp_path / "IPython").mkdir()
+    (tmp_path / "IPython" / "__init__.py").write_text("def get_ipython():\n    return object()\n")
+    result = _python(
+        tmp_path, "-c", PIPELINE + NOTEBOOK_CELLS, PYTHONPATH=f"{REPO / 'src'}:{tmp_path}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "before 0" in result.stdout
+    assert "output 6 tasks ['add', 'make']" in result.stdout
+    assert "after 1" in result.stdout
+
+
+def test_a_script_inside_an_event_loop_is_not_allowed_the_orm(tmp_path: Path) -> None:
+    """Outside IPython the ORM stays forbidden in a loop's thread, as Django means it to be."""
+    code = PIPELINE + (
+        "import asyncio\nasync def main():\n    run = numbers.run()\n    run.tasks\n"
+        "asyncio.run(main())\n"
+    )
+    result = _python(tmp_path, "-c", code)
+    assert result.returncode == 1
+    assert "SynchronousOnlyOperation" in result.stderr

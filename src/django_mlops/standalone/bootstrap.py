@@ -75,7 +75,12 @@ def ensure_configured() -> None:
 
         django.setup()
         return
-    setup()
+    from ..run.outside_loop import call_outside_event_loop, event_loop_running
+
+    if event_loop_running():  # migrating uses the ORM, which a loop's thread may not
+        call_outside_event_loop(setup)
+    else:
+        setup()
 
 
 def setup() -> bool:
