@@ -355,3 +355,12 @@ def test_a_script_inside_an_event_loop_is_not_allowed_the_orm(tmp_path: Path) ->
     result = _python(tmp_path, "-c", code)
     assert result.returncode == 1
     assert "SynchronousOnlyOperation" in result.stderr
+
+
+def test_a_module_named_with_colon_that_fails_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "bad_module.py").write_text("x = 1\n\ny = 1 / 0\n")
+    env = {"PYTHONPATH": f"{REPO / 'src'}:{tmp_path}"}
+    result = _mlops(tmp_path, "run", "bad_module:pipe", **env)
+    assert result.returncode == 2
+    line = _one_clean_line(result)
+    assert "cannot import module 'bad_module': bad_module.py, line 3: ZeroDivisionError" in line

@@ -85,8 +85,16 @@ def _import_module(name: str, ref: str) -> ModuleType:
             raise PipelineNotFound(f"{ref}: cannot import module '{name}': {exc}") from None
         raise _import_failure(exc, f"module '{name}'", None) from exc
     except Exception as exc:
-        spec_origin = getattr(sys.modules.get(name), "__file__", None)
-        raise _import_failure(exc, f"module '{name}'", spec_origin) from exc
+        raise _import_failure(exc, f"module '{name}'", _origin(name)) from exc
+
+
+def _origin(name: str) -> str | None:
+    """The file module ``name`` is loaded from, if that can be told without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:  # its parent package fails to import as well
+        return None
+    return spec.origin if spec is not None else None
 
 
 def _import_app_pipelines(app_module: ModuleType, app_name: str) -> None:
