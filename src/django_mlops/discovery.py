@@ -53,25 +53,25 @@ def _import_failure(exc: BaseException, what: str, own_file: str | None) -> Pipe
     user's file (``own_file``) is named, else the innermost frame that is not
     importlib's machinery, so the message points at the user's line.
     """
-    detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError) and exc.filename:
-        message = exc.msg or "invalid syntax"
-        return PipelineImportError(
-            f"cannot import {what}: {_short(exc.filename)}, line {exc.lineno}: "
-            f"{type(exc).__name__}: {message}"
-        )
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith("<frozen ") and f.filename != __file__
-    ]
-    chosen = [f for f in frames if own_file and Path(f.filename).resolve() == Path(own_file)]
-    candidates = chosen or frames
-    where = ""
-    if candidates:
-        frame = candidates[-1]
-        where = f"{_short(frame.filename)}, line {frame.lineno}: "
-    return PipelineImportError(f"cannot import {what}: {where}{detail}")
+        filename, line = exc.filename, exc.lineno
+        detail = f"{type(exc).__name__}: {exc.msg or 'invalid syntax'}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith("<frozen ") and f.filename != __file__
+        ]
+        mine = [f for f in frames if own_file and Path(f.filename).resolve() == Path(own_file)]
+        if not (mine or frames):
+            return PipelineImportError(f"cannot import {what}: {detail}")
+        frame = (mine or frames)[-1]
+        filename, line = frame.filename, frame.lineno
+    where = f"{_short(filename)}, line {line}"
+    if _short(filename) == what:  # the file itself: its name once is enough
+        return PipelineImportError(f"{where}: {detail}")
+    return PipelineImportError(f"cannot import {what}: {where}: {detail}")
 
 
 def _import_module(name: str, ref: str) -> ModuleType:
