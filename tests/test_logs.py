@@ -191,3 +191,24 @@ def test_follow_prints_output_until_the_run_ends(folder: Path) -> None:
     assert follow.returncode == 0, follow.stderr
     assert "fetch says hello" in follow.stdout and "tidy got  text " in follow.stdout
     assert follow.stdout.rstrip().endswith(f"-- run {match.group(1)} succeeded")
+
+
+TIMED = """
+from django_mlops import Pipeline
+
+timed = Pipeline("logs_timed")
+
+@timed.node(outputs="x", timeout=30)  # a timeout sends the node through the executor's watchdog
+def guarded():
+    print("guarded prints too")
+    return 1
+"""
+
+
+def test_a_node_with_a_timeout_is_teed_as_well(folder: Path) -> None:
+    (folder / "timed.py").write_text(TIMED)
+    result = mlops(folder, "run", "timed.py", "--no-cache", "--executor", "inline")
+    assert result.returncode == 0, result.stderr
+    assert "guarded prints too\n" in result.stdout
+    logs = mlops(folder, "logs", str(_run_id(result.stdout)), "guarded")
+    assert logs.stdout == "guarded prints too\n"
