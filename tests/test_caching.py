@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
 
 
 def _states(run: Any) -> dict[str, str]:
-    return {name: task.state for name, task in run.tasks.items()}
+    return {name: task.state for name, task in run.tasks.by_node().items()}
 
 
 def _details(run: Any) -> dict[str, str]:
-    return {name: task.reason_detail for name, task in run.tasks.items()}
+    return {name: task.reason_detail for name, task in run.tasks.by_node().items()}
 
 
 def test_second_run_is_all_cached_and_calls_nothing() -> None:
@@ -33,16 +33,16 @@ def test_second_run_is_all_cached_and_calls_nothing() -> None:
     first = p.run(executor="inline")
     assert sorted(fixtures.calls()) == ["combine", "describe", "load", "scale", "shift"]
     assert set(_details(first).values()) == {"first run"}
-    assert {t.reason for t in first.tasks.values()} == {"not_stored"}
+    assert {t.reason for t in first.tasks.by_node().values()} == {"not_stored"}
     fixtures.CALLS.clear()
     second = p.run(executor="inline")
     assert fixtures.calls() == []
     assert set(_states(second).values()) == {"cached"}
-    assert {t.reason for t in second.tasks.values()} == {"cached"}
+    assert {t.reason for t in second.tasks.by_node().values()} == {"cached"}
     assert second.status == "succeeded"
     # The cached outputs come back from the artifact store, verified.
     assert second.output("result") == first.output("result") == {"total": 27}
-    assert {n: t.key for n, t in second.tasks.items()} == {n: t.key for n, t in first.tasks.items()}
+    assert {n: t.key for n, t in second.tasks.by_node().items()} == {n: t.key for n, t in first.tasks.by_node().items()}
 
 
 def test_changed_param_reruns_its_readers_and_their_descendants() -> None:
@@ -70,7 +70,7 @@ def test_no_cache_forces_every_node() -> None:
     run = p.run(executor="inline", no_cache=True)
     assert len(fixtures.calls()) == 5
     assert set(_states(run).values()) == {"succeeded"}
-    assert {t.reason for t in run.tasks.values()} == {"forced"}
+    assert {t.reason for t in run.tasks.by_node().values()} == {"forced"}
     assert run.no_cache is True
 
 
@@ -117,7 +117,7 @@ def test_latest_outputs_of_a_key_are_reused() -> None:
     cached = p.run(executor="inline")
     assert cached.tasks["draw"].state == "cached"
     assert cached.output("value") == forced.output("value")
-    assert cached.tasks["draw"].outputs == forced.tasks["draw"].outputs
+    assert cached.tasks["draw"].output_ids() == forced.tasks["draw"].output_ids()
 
 
 HELPER = """

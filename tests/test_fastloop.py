@@ -61,7 +61,7 @@ def _record(run: Run) -> dict[str, tuple[Any, ...]]:
             t.traceback.splitlines()[1:3],  # the first frames: the user's function
             t.duration is not None and t.duration >= 0,
         )
-        for name, t in run.tasks.items()
+        for name, t in run.tasks.by_node().items()
     }
 
 
@@ -83,7 +83,7 @@ def test_inline_records_what_threads_record() -> None:
 def test_inline_outputs_and_metrics_are_stored() -> None:
     run = _chatty_pipeline().run(executor="inline")
     assert run.output("half") == 1.5 and run.output("double") == 6
-    datasets = {d for task in run.task_runs.all() for d in task.outputs}
+    datasets = {d for task in run.task_runs.all() for d in task.output_ids()}
     assert datasets == {"numbers", "total", "half", "double", "late"}
     metric = Metric.objects.get(run=run, key="made")
     assert metric.value == 3.0 and metric.task is not None and metric.task.node == "make"

@@ -89,7 +89,7 @@ def test_reproduce_a_run_with_cached_tasks_compares_their_outputs() -> None:
     p = fixtures.diamond()
     p.run(executor="inline")
     cached = p.run(executor="inline")
-    assert {t.state for t in cached.tasks.values()} == {"cached"}
+    assert {t.state for t in cached.tasks.by_node().values()} == {"cached"}
     report = reproduce_run(cached.pk)
     assert {o.dataset for o in report.outputs} == {"x", "y", "z", "result", "summary"}
     assert report.identical, report.differences()

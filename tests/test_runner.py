@@ -27,8 +27,8 @@ def test_run_on_each_executor(executor: str) -> None:
     assert run.status == "succeeded", run.error
     assert run.output("result") == {"total": (10 + 20 + 30) + (4 + 5 + 6)}
     assert run.output("summary") == "3 values"
-    assert set(run.tasks) == {"load", "scale", "shift", "combine", "describe"}
-    assert {t.state for t in run.tasks.values()} == {"succeeded"}
+    assert set(run.tasks.by_node()) == {"load", "scale", "shift", "combine", "describe"}
+    assert {t.state for t in run.tasks.by_node().values()} == {"succeeded"}
     assert run.metrics["total"] == 75.0
     assert run.params == {"a": 10, "b": 3}
     assert run.executor == executor
@@ -37,7 +37,7 @@ def test_run_on_each_executor(executor: str) -> None:
 def test_tasks_are_in_topological_order() -> None:
     p = fixtures.diamond()
     run = p.run(executor="inline")
-    names = list(run.tasks)
+    names = list(run.tasks.by_node())
     assert names.index("load") < names.index("scale") < names.index("combine")
     assert names.index("shift") < names.index("combine")
 
@@ -107,7 +107,7 @@ def test_crash_fails_only_that_node() -> None:
 @pytest.mark.parametrize("executor", ["inline", "threads"])
 def test_failure_spreads_and_independent_branch_finishes(executor: str) -> None:
     run = fixtures.failing().run(executor=executor)
-    states = {name: t.state for name, t in run.tasks.items()}
+    states = {name: t.state for name, t in run.tasks.by_node().items()}
     assert states == {
         "source": "succeeded",
         "boom": "failed",
@@ -178,7 +178,7 @@ def test_cancel_requested_from_another_thread(settings: Any) -> None:
     thread.join()
     assert run.status == "cancelled"
     assert time.monotonic() - start < 1.8  # 20 x 0.1 s would be 2 s
-    states = [t.state for t in run.tasks.values()]
+    states = [t.state for t in run.tasks.by_node().values()]
     assert states[0] == "succeeded" and states[-1] == "cancelled"
     assert set(states) <= {"succeeded", "cancelled"}
 

@@ -320,7 +320,7 @@ import IPython  # the stand-in: get_ipython() answers, as in a kernel
 async def cell():  # a kernel runs each cell inside its event loop
     print("before", django_mlops.runs().count())
     run = numbers.run()
-    print("output", run.output("total"), "tasks", sorted(run.tasks))
+    print("output", run.output("total"), "tasks", sorted(t.node for t in run.tasks))
     print("after", django_mlops.runs().count())
 
 asyncio.run(cell())
@@ -349,7 +349,7 @@ def test_notebook_cells_can_use_the_orm(tmp_path: Path) -> None:
 def test_a_script_inside_an_event_loop_is_not_allowed_the_orm(tmp_path: Path) -> None:
     """Outside IPython the ORM stays forbidden in a loop's thread, as Django means it to be."""
     code = PIPELINE + (
-        "import asyncio\nasync def main():\n    run = numbers.run()\n    run.tasks\n"
+        "import asyncio\nasync def main():\n    run = numbers.run()\n    list(run.tasks)\n"
         "asyncio.run(main())\n"
     )
     result = _python(tmp_path, "-c", code)

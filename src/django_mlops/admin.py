@@ -121,12 +121,7 @@ class TaskRunAdmin(admin.ModelAdmin):
     list_filter = ("state", "reason", "run__pipeline")
     search_fields = ("node", "key", "code_hash", "error")
     list_select_related = ("run",)
-    # Times as datetimes rather than the stored epoch seconds.
-    readonly_fields = (
-        "started_at",
-        "finished_at",
-        *(f.name for f in TaskRun._meta.concrete_fields if f.name not in ("started", "finished")),
-    )
+    readonly_fields = tuple(f.name for f in TaskRun._meta.concrete_fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Task runs are created by runs."""

@@ -106,6 +106,28 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
                 id="django_mlops.E007",
             )
         )
+    heartbeat = config.get("HEARTBEAT_SECONDS", 5.0)
+    stale = config.get("RUN_STALE_SECONDS", 60.0)
+    if not _is_positive_number(heartbeat, integer=False) or not _is_positive_number(
+        stale, integer=False
+    ):
+        errors.append(
+            Error(
+                "MLOPS['HEARTBEAT_SECONDS'] and MLOPS['RUN_STALE_SECONDS'] must be positive "
+                "numbers.",
+                hint=_DOCS,
+                id="django_mlops.E020",
+            )
+        )
+    elif stale <= 2 * heartbeat:
+        errors.append(
+            Error(
+                "MLOPS['RUN_STALE_SECONDS'] must be more than twice MLOPS['HEARTBEAT_SECONDS'], "
+                "or a live run would be taken for a stopped one.",
+                hint=_DOCS,
+                id="django_mlops.E021",
+            )
+        )
     modules = config.get("PIPELINE_MODULES", [])
     if (
         isinstance(modules, str)

@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_WORKERS": None,
     # The runner writes buffered records at most this often.
     "RECORD_FLUSH_SECONDS": 1.0,
+    # A process running a run renews the run's heartbeat this often...
+    "HEARTBEAT_SECONDS": 5.0,
+    # ...and a running run whose heartbeat is older than this has lost its runner.
+    "RUN_STALE_SECONDS": 60.0,
     # Modules (dotted names or .py paths) imported at startup besides apps' pipelines.py.
     "PIPELINE_MODULES": [],
     # Root of the user's project, for git commit/dirty; None: BASE_DIR or the cwd.
@@ -57,6 +61,8 @@ class MlopsSettings:
     EXECUTORS: dict[str, str]
     MAX_WORKERS: int
     RECORD_FLUSH_SECONDS: float
+    HEARTBEAT_SECONDS: float
+    RUN_STALE_SECONDS: float
     PIPELINE_MODULES: list[str]
     PROJECT_ROOT: Path
     unknown_keys: tuple[str, ...] = field(default=())

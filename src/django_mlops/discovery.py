@@ -131,8 +131,27 @@ def autodiscover() -> list[Pipeline]:
     return pipelines
 
 
+# Names of the modules imported from a file by path: a run records their file as its source.
+_FILE_MODULES: set[str] = set()
+
+
+def loaded_from_file(module_name: str) -> bool:
+    """Whether ``module_name`` was imported from a file named by path (``import_file``)."""
+    return module_name in _FILE_MODULES
+
+
 def import_file(path: Path) -> ModuleType:
     """Import a Python file under a stable module name, so worker processes can import it too.
+
+    The module is remembered as loaded from its file (:func:`loaded_from_file`).
+    """
+    module = _import_file(path)
+    _FILE_MODULES.add(module.__name__)
+    return module
+
+
+def _import_file(path: Path) -> ModuleType:
+    """``import_file`` without the bookkeeping.
 
     The file's folder goes on ``sys.path`` and the module is imported by its stem,
     which child processes (spawned or forked) and pickle resolve the same way. If the

@@ -1,15 +1,15 @@
-"""The records: runs, task runs (with their outputs), artifacts, params and metrics.
+"""The records: runs, their tasks (with outputs and failed attempts), artifacts, params, metrics.
 
-The schema follows docs/architecture.md ("Records"). Rows that the runner writes
-in bulk (``sqlbatch.TableWriter``) take their timestamps from ``default=``
-rather than ``auto_now_add``, because bulk writers fill missing columns from
-field defaults.
+The schema follows docs/architecture.md ("Records") and is shaped for reading:
+date-times are ``DateTimeField``s, outputs are rows that reference their
+``Artifact``. Rows the runner writes in bulk (``records.sql``) take their
+timestamps from ``default=`` rather than ``auto_now_add``, because bulk writers
+fill missing columns from field defaults.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
@@ -24,6 +24,9 @@ __all__ = [
     "Run",
     "RunStatus",
     "Serializer",
+    "TaskAttempt",
+    "TaskOutput",
+    "TaskQuerySet",
     "TaskRun",
     "TaskState",
 ]
@@ -70,9 +73,20 @@ class Serializer(models.TextChoices):
 
 
 class Run(models.Model):
-    """One execution of a pipeline, with what is needed to reproduce it."""
+    """One execution of a pipeline, with what is needed to reproduce it.
+
+    While a process runs it, ``heartbeat_at`` is renewed every
+    ``MLOPS["HEARTBEAT_SECONDS"]``; a ``running`` run whose heartbeat is older than
+    ``MLOPS["RUN_STALE_SECONDS"]`` has lost its runner (see ``records.liveness``).
+    """
 
     pipeline = models.CharField(max_length=_NAME_LENGTH)
+    source = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Where the pipeline was defined: MODULE:NAME or /path/to/file.py:NAME "
+        "(blank when it was defined interactively).",
+    )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     params = models.JSONField(default=dict, blank=True)
     selection = models.JSONField(
@@ -83,6 +97,9 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the process running it."
+    )
     duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -101,7 +118,6 @@ class Run(models.Model):
     reproduces = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reproductions"
     )
-    # Not in the original table: `mlops retry` and `mlops cancel` need them.
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
@@ -123,15 +139,13 @@ class Run(models.Model):
         return f"{self.pipeline} #{self.pk} ({self.status})"
 
     @property
-    def tasks(self) -> dict[str, TaskRun]:
-        """The task records by node name, in topological order."""
-        from .records.results import run_tasks
-
-        return run_tasks(self)
+    def tasks(self) -> TaskQuerySet:
+        """The run's tasks in topological order, as a lazy query (``run.tasks["fit"]`` works)."""
+        return cast(TaskQuerySet, self.task_runs.order_by("id"))
 
     @property
     def metrics(self) -> dict[str, float]:
-        """The latest value of each metric logged in this run."""
+        """The latest value of each metric of this run (one query), reused ones included."""
         from .records.results import run_metrics
 
         return run_metrics(self)
@@ -147,8 +161,8 @@ class RecordJSONField(models.JSONField):
     """A JSON column written by the recorder, whose texts are valid by construction.
 
     Django adds ``CHECK (JSON_VALID(col))`` to JSON columns on SQLite, which makes
-    SQLite parse every value on insert: two such columns per task row cost a
-    tenth of the insert. Everything else about ``JSONField`` is unchanged.
+    SQLite parse every value on insert. The recorder writes ``json.dumps`` output
+    only, so the check is left out; everything else about ``JSONField`` is unchanged.
     """
 
     def db_check(self, connection: Any) -> str | None:
@@ -156,49 +170,61 @@ class RecordJSONField(models.JSONField):
         return None
 
 
-class TaskRun(models.Model):
-    """One node of one run: its state, attempts, timings, outputs, captured output and identity.
+class TaskQuerySet(models.QuerySet["TaskRun"]):
+    """Task rows; indexing by a node name gives that node's task (``run.tasks["fit"]``)."""
 
-    Written in batches by the recorder (``taskrows``), a 10k-node run in one
-    statement; the schema is kept to what that costs least to write: times as
-    epoch seconds (no date-time text to format per row), outputs as a small
-    {dataset: artifact id} object on the row itself (no second table), empty
-    texts left to the database default, and the cache index on an integer.
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            try:
+                return self.get(node=item)
+            except self.model.DoesNotExist:
+                raise KeyError(f"no task for node '{item}'") from None
+        return super().__getitem__(item)
+
+    def by_node(self) -> dict[str, TaskRun]:
+        """The tasks as {node name: TaskRun}, in query order (one query)."""
+        return {task.node: task for task in self}
+
+
+class TaskRun(models.Model):
+    """One node of one run: its state, last attempt, identity, captured output and reason.
+
+    A task's outputs are :class:`TaskOutput` rows; its earlier failed attempts are
+    :class:`TaskAttempt` rows. Rows are written in batches by ``records.writer``
+    (signals are not sent for them), in topological order, so id order is one.
     """
 
-    # No index of its own: unique (run, node) starts with run and serves every
-    # by-run query. Each index costs a B-tree insert per row, and a run writes 10k rows.
+    # No index of its own: unique (run, node) starts with run and serves every by-run query.
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="task_runs", db_index=False)
     node = models.CharField(max_length=_NAME_LENGTH)
     state = models.CharField(max_length=20, choices=TaskState.choices, default=TaskState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    started = models.FloatField(
-        null=True, blank=True, help_text="When the last attempt started, in epoch seconds (UTC)."
-    )
-    finished = models.FloatField(
-        null=True, blank=True, help_text="When the last attempt ended, in epoch seconds (UTC)."
-    )
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Start of the last attempt.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="End of the last attempt.")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds of the last attempt.")
     host = models.CharField(max_length=255, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     code_hash = models.CharField(max_length=_SHA_LENGTH, blank=True)
     key = models.CharField(max_length=_SHA_LENGTH, blank=True, help_text="The node's fingerprint.")
-    key_prefix = models.BigIntegerField(
-        default=0, help_text="The key's first 8 bytes as a signed integer: what the cache indexes."
-    )
     input_keys = RecordJSONField(default=dict, blank=True, help_text="Dataset → key.")
-    reason = models.CharField(max_length=32, blank=True, help_text="Why it ran or was reused.")
+    reason = models.CharField(max_length=32, blank=True, help_text="Why it ran, or did not.")
     reason_detail = models.TextField(blank=True)
-    outputs = RecordJSONField(
-        default=dict,
+    reused_from = models.ForeignKey(
+        "self",
+        null=True,
         blank=True,
-        help_text="Dataset → artifact id: what the task produced (or, cached, reused).",
+        on_delete=models.SET_NULL,
+        related_name="reused_by",
+        db_index=False,
+        help_text="For a cached task: the task whose outputs (and metrics) it reused.",
     )
     stdout = models.TextField(blank=True, default="", db_default="")
     stderr = models.TextField(blank=True, default="", db_default="")
     log = models.TextField(blank=True, default="", db_default="")
     error = models.TextField(blank=True, default="", db_default="")
     traceback = models.TextField(blank=True, default="", db_default="")
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         """Ordering, indexes and constraints."""
@@ -209,40 +235,76 @@ class TaskRun(models.Model):
         ]
         indexes = [
             # Cache lookups: "has a node with this key succeeded before?" Only
-            # succeeded tasks are indexed (a cached task reuses, it stores nothing
-            # new), and an 8-byte integer is cheaper to keep than 64 hex digits;
-            # the full key is compared on the few rows a prefix finds.
+            # succeeded tasks produce outputs, so only they are indexed.
             models.Index(
-                fields=["key_prefix"],
+                fields=["key"],
                 condition=models.Q(state="succeeded"),
-                name="mlops_taskrun_key_prefix_idx",
+                name="mlops_taskrun_key_idx",
             ),
-            # A node's history ("why does it run again") is read through the run
-            # (Run by pipeline, then unique (run, node)): no index on node alone.
         ]
 
     def __str__(self) -> str:
         return f"{self.node} in run #{self.run_id} ({self.state})"
 
-    @property
-    def started_at(self) -> dt.datetime | None:
-        """``started`` as an aware UTC datetime."""
-        return _from_epoch(self.started)
-
-    @property
-    def finished_at(self) -> dt.datetime | None:
-        """``finished`` as an aware UTC datetime."""
-        return _from_epoch(self.finished)
+    def output_ids(self) -> dict[str, int]:
+        """The task's outputs as {dataset: artifact id}, in one query."""
+        return dict(self.output_records.values_list("dataset", "artifact_id"))
 
     def output_artifacts(self) -> dict[str, Artifact]:
         """The task's outputs as {dataset: Artifact}, in one query."""
-        ids = {int(pk) for pk in self.outputs.values()}
-        found = Artifact.objects.in_bulk(ids)
-        return {dataset: found[int(pk)] for dataset, pk in self.outputs.items() if int(pk) in found}
+        rows = self.output_records.select_related("artifact")
+        return {row.dataset: row.artifact for row in rows}
 
 
-def _from_epoch(value: float | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromtimestamp(value, tz=dt.UTC)
+class TaskOutput(models.Model):
+    """One output of a task: the artifact it produced for a dataset (a cached task: reused).
+
+    The foreign key protects artifacts in use, and "which runs used this artifact"
+    is ``TaskOutput.objects.filter(artifact=a)``.
+    """
+
+    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="output_records")
+    dataset = models.CharField(max_length=_NAME_LENGTH)
+    artifact = models.ForeignKey(
+        "Artifact", on_delete=models.PROTECT, related_name="task_outputs", db_index=False
+    )
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["task", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "dataset"], name="mlops_taskoutput_uniq")
+        ]
+        indexes = [models.Index(fields=["artifact"], name="mlops_taskoutput_artifact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} of task #{self.task_id}"
+
+
+class TaskAttempt(models.Model):
+    """A failed attempt of a task (the last attempt is also on the task row)."""
+
+    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="failed_attempts")
+    number = models.PositiveIntegerField(help_text="Attempt number, from 1.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        """Ordering, indexes and constraints."""
+
+        ordering = ["task", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "number"], name="mlops_taskattempt_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of task #{self.task_id}"
 
 
 class Artifact(models.Model):
@@ -288,6 +350,9 @@ class LoggedArtifact(models.Model):
     artifact = models.ForeignKey(
         Artifact, on_delete=models.PROTECT, related_name="logged_artifacts"
     )
+    reused = models.BooleanField(
+        default=False, help_text="Logged when a cached task's producer ran, in an earlier run."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -329,6 +394,9 @@ class Metric(models.Model):
     value = models.FloatField()
     step = models.BigIntegerField(null=True, blank=True)
     timestamp = models.DateTimeField(default=timezone.now)
+    reused = models.BooleanField(
+        default=False, help_text="Logged when a cached task's producer ran, in an earlier run."
+    )
 
     class Meta:
         """Ordering, indexes and constraints."""

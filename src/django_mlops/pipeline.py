@@ -173,6 +173,23 @@ class Pipeline:
         return f"<Pipeline {self.name!r}: {len(self._nodes)} nodes>"
 
     @property
+    def source(self) -> str:
+        """Where the pipeline is defined, as the CLI names it: ``MODULE:NAME`` or ``/file.py:NAME``.
+
+        A module imported from a file by path (``mlops run path/p.py``) or a script
+        run as ``__main__`` is named by its absolute path, since its module name
+        means nothing elsewhere; "" when it was defined interactively.
+        """
+        from pathlib import Path
+
+        from .discovery import loaded_from_file
+
+        if self.module == "__main__" or loaded_from_file(self.module):
+            path = getattr(sys.modules.get(self.module), "__file__", None)
+            return f"{Path(path).resolve()}:{self.name}" if path else ""
+        return f"{self.module}:{self.name}"
+
+    @property
     def nodes(self) -> list[Node]:
         """The nodes in declaration order (which is also their engine id order)."""
         return list(self._nodes)

@@ -1,98 +1,49 @@
-"""Reading and writing ``Artifact`` rows with plain SQL, for the store's hot path.
+"""Reading and writing ``Artifact`` rows in batches, through the ORM.
 
-The ORM spends ~0.3 ms compiling each query; ``put()`` of a tiny value must cost
-far less. Lookups read only the identity columns (no converters needed on any
-backend) and return instances with the rest deferred; inserts skip rows whose
-SHA-256 is already stored (``ON CONFLICT DO NOTHING``, SQLite and PostgreSQL).
+Lookups read only the identity columns (``data`` and ``preview`` deferred);
+inserts skip rows whose SHA-256 is already stored (another run, or another
+process at the same moment, wrote the same content: same bytes, same row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connections, router
+from django.db import router
 
 from ..models import Artifact
 
 __all__ = ["find_artifacts", "insert_artifacts"]
 
-# Keep IN (...) lists under SQLite's default bound on query parameters.
+# Keep IN (...) lists under every backend's bound on query parameters.
 _IN_CHUNK = 900
-_IDENTITY = ("id", "sha256", "size", "serializer", "type_name", "storage_name")
 
 
-def _column(name: str) -> str:
-    return str(Artifact._meta.get_field(name).column)  # type: ignore[union-attr]
-
-
-def _alias(write: bool) -> str:
+def _alias(using: str | None, write: bool) -> str:
+    if using is not None:
+        return using
     route = router.db_for_write if write else router.db_for_read
     return route(Artifact) or "default"
 
 
-def find_artifacts(shas: Sequence[str]) -> dict[str, Artifact]:
+def find_artifacts(shas: Sequence[str], using: str | None = None) -> dict[str, Artifact]:
     """The stored artifacts among ``shas``, by SHA-256 (``data``/``preview`` deferred)."""
-    alias = _alias(write=False)
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    meta = Artifact._meta
-    columns = ", ".join(quote(_column(name)) for name in _IDENTITY)
-    table = quote(str(meta.db_table))
-    sha_column = quote(_column("sha256"))
+    alias = _alias(using, write=False)
     found: dict[str, Artifact] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(shas), _IN_CHUNK):
-            chunk = list(shas[start : start + _IN_CHUNK])
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT {columns} FROM {table} WHERE {sha_column} IN ({marks})", chunk)
-            for values in cursor.fetchall():
-                row = Artifact.from_db(alias, list(_IDENTITY), values)
-                found[row.sha256] = row
+    for start in range(0, len(shas), _IN_CHUNK):
+        chunk = list(shas[start : start + _IN_CHUNK])
+        rows = Artifact.objects.using(alias).filter(sha256__in=chunk).defer("data", "preview")
+        found.update({row.sha256: row for row in rows})
     return found
 
 
-def insert_artifacts(rows: Sequence[Artifact]) -> list[Artifact]:
-    """Insert unsaved ``Artifact`` instances; a SHA-256 already stored is left alone.
+def insert_artifacts(rows: Sequence[Artifact], using: str | None = None) -> dict[str, Artifact]:
+    """Insert unsaved ``Artifact`` instances; return every one of them as stored, by SHA-256.
 
-    Returns the rows actually inserted, with their primary keys set (one
-    statement per ~100 rows, ``RETURNING`` where the backend has it: each round
-    trip to a PostgreSQL server costs more than building the statement).
+    Content already stored is left alone (``ignore_conflicts``) and read back.
     """
     if not rows:
-        return []
-    alias = _alias(write=True)
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    meta = Artifact._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    conflict = f"ON CONFLICT ({quote(_column('sha256'))}) DO NOTHING"
-    returning = connection.features.can_return_rows_from_bulk_insert
-    per_statement = max(1, _IN_CHUNK // len(fields))
-    inserted: list[Artifact] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params = [
-                f.get_db_prep_save(f.pre_save(row, add=True), connection)
-                for row in chunk
-                for f in fields
-            ]
-            sql = (
-                f"INSERT INTO {quote(str(meta.db_table))} ({columns}) "
-                f"VALUES {', '.join([one_row] * len(chunk))} {conflict}"
-            )
-            if not returning:
-                cursor.execute(sql, params)
-                continue
-            cursor.execute(
-                f"{sql} RETURNING {quote(_column('id'))}, {quote(_column('sha256'))}", params
-            )
-            by_sha = {row.sha256: row for row in chunk}
-            for pk, sha in cursor.fetchall():
-                row = by_sha[sha]
-                row.pk = pk
-                row._state.adding, row._state.db = False, alias
-                inserted.append(row)
-    return inserted
+        return {}
+    alias = _alias(using, write=True)
+    Artifact.objects.using(alias).bulk_create(rows, ignore_conflicts=True, batch_size=_IN_CHUNK)
+    return find_artifacts([row.sha256 for row in rows], alias)

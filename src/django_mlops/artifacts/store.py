@@ -73,24 +73,18 @@ class ArtifactStore:
         """Store ``value`` (once per content) and return its ``Artifact`` row."""
         return self.save_many([serialize(value)])[0]
 
-    def save_many(self, items: Sequence[Serialized]) -> list[Artifact]:
-        """Write the rows of serialized values: one read, then one insert per ~100 new rows.
+    def save_many(self, items: Sequence[Serialized], using: str | None = None) -> list[Artifact]:
+        """Write the rows of serialized values: one read, then one batched insert of new ones.
 
         Returns one ``Artifact`` per item, in order; content already stored is not
-        written again (same SHA-256, same row). Rows that already existed come back
-        with ``data`` and ``preview`` deferred (loaded from the database on access).
+        written again (same SHA-256, same row). Rows come back with ``data`` and
+        ``preview`` deferred (loaded from the database on access).
         """
         unique = {item.sha256: item for item in items}
-        found = find_artifacts(list(unique))
+        found = find_artifacts(list(unique), using)
         new = [item for sha, item in unique.items() if sha not in found]
         if new:
-            for row in insert_artifacts([self._row_for(item) for item in new]):
-                found[row.sha256] = row
-            # Rows a concurrent writer inserted first (or every row, on a backend
-            # without RETURNING): read them; same content, as good as ours.
-            missing = [item.sha256 for item in new if item.sha256 not in found]
-            if missing:
-                found.update(find_artifacts(missing))
+            found.update(insert_artifacts([self._row_for(item) for item in new], using))
         return [found[item.sha256] for item in items]
 
     def put_file(self, path: str | Path) -> Artifact:
@@ -123,8 +117,7 @@ class ArtifactStore:
             data=None,
             preview=preview,
         )
-        inserted = insert_artifacts([row])
-        return inserted[0] if inserted else find_artifacts([sha])[sha]
+        return insert_artifacts([row])[sha]
 
     # Reading ----------------------------------------------------------------------------
 

@@ -118,6 +118,9 @@ class Executor(ABC):
     name: ClassVar[str]
     #: How many tasks may run at once; the Runner submits no more than this.
     capacity: int
+    #: Whether the Runner may call node functions itself, in its own thread and
+    #: order, instead of going through ``submit``/``wait`` (only the inline executor).
+    runs_in_caller: ClassVar[bool] = False
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and max_workers < 1:

@@ -22,8 +22,14 @@ class InlineExecutor(Executor):
 
     name = "inline"
     #: The Runner may call node functions itself instead of going through
-    #: submit/wait (``fastloop``): same thread, same order, less work per node.
+    #: submit/wait (``run/inline_loop.py``): same thread, same order, less work
+    #: per node. A subclass that overrides ``submit`` or ``wait`` is really called.
     runs_in_caller = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.submit is not InlineExecutor.submit or cls.wait is not InlineExecutor.wait:
+            cls.runs_in_caller = False
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers)

@@ -1,105 +1,156 @@
 """What earlier runs left behind, as planning needs it: stored outputs and previous tasks.
 
-Both lookups go through indexes (key prefix, or run and node) and read plain tuples, so
-planning a 10k-node run costs a few queries, not one per node.
+Lookups go through indexes (the key index on succeeded tasks, or run and node)
+and read plain values, so planning a 10k-node run costs a few queries, not one
+per node. For the nodes a run reuses, ``copy_reused_records`` brings along the
+metrics and logged artifacts their producer logged when it ran.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import Max
 
-from ..models import TaskRun
-from ..run.planning import PreviousTask
-from .sql import column_of, parameter_limit
+from ..models import LoggedArtifact, Metric, TaskRun
+from .sql import Table, parameter_limit
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
+    from ..run.planning import PreviousTask, RunPlan
 
 __all__ = ["RunHistory"]
 
-# Keep IN (...) lists well below SQLite's bound on query parameters.
+# Keep IN (...) lists well below every backend's bound on query parameters.
 _IN_CHUNK = 900
 
 
 class RunHistory:
-    """Reads of the store for one pipeline; ``stored_outputs`` is filled by ``stored_keys``."""
+    """Reads of the store for one pipeline, and what they found for the run being planned."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, using: str) -> None:
         self.pipeline = pipeline
-        self.stored_outputs: dict[tuple[str, str], int] = {}  # (key, dataset) -> artifact id
+        self.using = using
+        #: (key, dataset) -> artifact id of the latest succeeded task with that key.
+        self.stored_outputs: dict[tuple[str, str], int] = {}
+        #: (key, output names) -> id of the task whose outputs a node with them reuses.
+        self.producers: dict[tuple[str, tuple[str, ...]], int] = {}
+        #: node id -> producer task id, for the nodes the plan reuses (``note_plan``).
+        self.reused_tasks: dict[int, int] = {}
+        #: dataset -> artifact id, for the outputs of reused nodes.
+        self.reused_outputs: dict[str, int] = {}
 
-    def stored_keys(self, keys: Sequence[str], key_prefixes: Sequence[int]) -> set[str]:
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
         """The keys (one per node id) whose node's outputs are all stored.
 
-        ``key_prefixes`` are the keys' indexed prefixes, as the engine gave them.
-
-        Looked up by key through the key-prefix index (succeeded tasks only), not
-        by pipeline: the same code on the same inputs is reusable wherever it ran.
-        A key says nothing about output names, so every output must be there under
-        its dataset name. A succeeded TaskRun names its outputs in the same write as
-        its state. Rows come in id order, so the latest outputs of a (key, dataset)
-        win; each distinct outputs text is parsed once, all in one decoder call.
+        Looked up by key, not by pipeline: the same code on the same inputs is
+        reusable wherever it ran. A key says nothing about output names, so every
+        output must be there under its dataset name. The latest producer of a key wins.
+        A node with no outputs is reusable after any success of its key.
         """
-        nodes = self.pipeline.nodes
-        outputs = self.stored_outputs
-        wanted = set(keys)
-        wanted.discard("")
-        found: list[tuple[str, str]] = []
-        prefixes = sorted({p for k, p in zip(keys, key_prefixes, strict=True) if k})
-        size = max(_IN_CHUNK, parameter_limit() - 1)
-        for chunk in (prefixes[i : i + size] for i in range(0, len(prefixes), size)):
-            for key, text in _succeeded_outputs(chunk):
-                if key in wanted:  # not another key with the same first 8 bytes
-                    found.append((key, text))
-        distinct = list(dict.fromkeys(text for _, text in found))
-        parsed = dict(zip(distinct, json.loads("[" + ",".join(distinct) + "]"), strict=True))
-        succeeded: set[str] = set()
-        for key, text in found:
-            succeeded.add(key)
-            for dataset, artifact_id in parsed[text].items():
-                outputs[(key, dataset)] = int(artifact_id)
-        return {
-            key
-            for node, key in zip(nodes, keys, strict=True)
-            if key in succeeded and all((key, d) in outputs for d in node.outputs)
-        }
+        wanted = sorted({k for k in keys if k})
+        size = max(_IN_CHUNK, parameter_limit(self.using) - 1)
+        rows: list[tuple[str, int, str | None, int | None]] = []
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            # A left join: a task with no outputs comes back once, with None.
+            rows += (
+                TaskRun.objects.using(self.using)
+                .filter(key__in=chunk, state="succeeded")
+                .values_list("key", "id", "output_records__dataset", "output_records__artifact_id")
+                .order_by()
+            )
+        by_task: dict[int, dict[str, int]] = {}
+        key_of: dict[int, str] = {}
+        for key, task_id, dataset, artifact_id in rows:
+            outputs = by_task.setdefault(task_id, {})
+            if dataset is not None and artifact_id is not None:
+                outputs[dataset] = artifact_id
+            key_of[task_id] = key
+        # Per key, its producers newest first: a node takes the newest one that has
+        # every output it declares (the same code may have run under other names).
+        producers: dict[str, list[int]] = {}
+        for task_id in sorted(by_task, reverse=True):
+            producers.setdefault(key_of[task_id], []).append(task_id)
+        found: set[str] = set()
+        for node, key in zip(self.pipeline.nodes, keys, strict=True):
+            for task_id in producers.get(key, ()):
+                outputs = by_task[task_id]
+                if all(d in outputs for d in node.outputs):
+                    self.producers[(key, node.outputs)] = task_id
+                    for dataset in node.outputs:
+                        self.stored_outputs[(key, dataset)] = outputs[dataset]
+                    found.add(key)
+                    break
+        return found
+
+    def note_plan(self, plan: RunPlan) -> None:
+        """Remember which producer each reused node of ``plan`` takes its outputs from."""
+        nodes, keys = self.pipeline.nodes, plan.keys
+        for node_id, state in enumerate(plan.initial):
+            if state != "cached":
+                continue
+            key = keys[node_id]
+            self.reused_tasks[node_id] = self.producers[(key, nodes[node_id].outputs)]
+            for dataset in nodes[node_id].outputs:
+                artifact_id = self.stored_outputs.get((key, dataset))
+                if artifact_id is not None:
+                    self.reused_outputs[dataset] = artifact_id
 
     def previous_tasks(self, names: Sequence[str]) -> dict[str, PreviousTask]:
         """The latest earlier TaskRun of each named node in this pipeline (two queries)."""
-        rows = TaskRun.objects.filter(run__pipeline=self.pipeline.name)
+        from ..run.planning import PreviousTask
+
+        rows = TaskRun.objects.using(self.using).filter(run__pipeline=self.pipeline.name)
         if len(names) <= _IN_CHUNK:
             rows = rows.filter(node__in=names)
         latest = rows.values("node").annotate(last=Max("id")).values_list("last", flat=True)
-        found = TaskRun.objects.filter(id__in=latest).values_list(
-            "node", "code_hash", "key", "input_keys", "run__params"
+        found = (
+            TaskRun.objects.using(self.using)
+            .filter(id__in=latest)
+            .values_list("node", "code_hash", "key", "input_keys", "run__params")
         )
         return {
             node: PreviousTask(code_hash, key, dict(input_keys or {}), dict(params or {}))
             for node, code_hash, key, input_keys, params in found
         }
 
+    def copy_reused_records(self, run_id: int, task_ids: Sequence[int]) -> None:
+        """Give this run's reused tasks the metrics and logged artifacts of their producers.
 
-def _succeeded_outputs(prefixes: Sequence[int]) -> list[tuple[str, str]]:
-    """(key, outputs as JSON text) of the succeeded tasks with these key prefixes, by id.
-
-    Raw SQL: the ORM would decode every outputs value through the field's
-    converters, a Python call per row, where one decoder call does them all.
-    """
-    table = connection.ops.quote_name(TaskRun._meta.db_table)
-    key, prefix, state, pk = (column_of(TaskRun, f) for f in ("key", "key_prefix", "state", "id"))
-    produced = column_of(TaskRun, "outputs")
-    if connection.vendor == "postgresql":
-        produced += "::text"
-    marks = ", ".join(["%s"] * len(prefixes))
-    sql = (
-        f"SELECT {key}, {produced} FROM {table} "
-        f"WHERE {state} = %s AND {prefix} IN ({marks}) ORDER BY {pk}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ["succeeded", *prefixes])
-        return [(k, text or "{}") for k, text in cursor.fetchall()]
+        Marked ``reused``: comparing runs needs the metrics of a cached run, and
+        must still tell them from values logged in this run.
+        """
+        if not self.reused_tasks:
+            return
+        by_producer: dict[int, list[int]] = {}
+        for node_id, producer in self.reused_tasks.items():
+            by_producer.setdefault(producer, []).append(task_ids[node_id])
+        producers = sorted(by_producer)
+        metrics: list[list[object]] = []
+        logged: list[list[object]] = []
+        for start in range(0, len(producers), _IN_CHUNK):
+            chunk = producers[start : start + _IN_CHUNK]
+            found = (
+                Metric.objects.using(self.using)
+                .filter(task_id__in=chunk)
+                .values_list("task_id", "key", "value", "step", "timestamp")
+                .order_by("id")
+            )
+            for producer, key, value, step, timestamp in found:
+                for task in by_producer[producer]:
+                    metrics.append([run_id, task, key, value, step, timestamp, True])
+            files = (
+                LoggedArtifact.objects.using(self.using)
+                .filter(task_id__in=chunk)
+                .values_list("task_id", "name", "artifact_id", "created_at")
+                .order_by("id")
+            )
+            for producer, name, artifact_id, created in files:
+                for task in by_producer[producer]:
+                    logged.append([run_id, task, name, artifact_id, created, True])
+        metric_columns = ("run", "task", "key", "value", "step", "timestamp", "reused")
+        Table(Metric, metric_columns, self.using).insert(metrics)
+        logged_columns = ("run", "task", "name", "artifact", "created_at", "reused")
+        Table(LoggedArtifact, logged_columns, self.using).insert(logged)

@@ -1,9 +1,8 @@
 """Reading a run's results: its tasks, latest metrics and outputs.
 
-``run_tasks``, ``run_metrics`` and ``run_output`` back the ``Run.tasks``,
-``Run.metrics`` and ``Run.output()`` properties. The Run object the runner
-returns serves its outputs from memory; any other (a row read from the database)
-loads them from the artifact store, verified against their hash.
+``run_metrics`` and ``run_output`` back ``Run.metrics`` and ``Run.output()``. The
+Run object the runner returns serves its outputs from memory; any other (a row
+read from the database) loads them from the artifact store, verified against their hash.
 ``InMemoryRun`` is what ``run_pipeline(record=False)`` returns: the same reading
 surface with no database behind it.
 """
@@ -15,16 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..models import Run, TaskRun
+    from ..models import Run
 
 __all__ = [
     "InMemoryRun",
     "InMemoryTask",
+    "InMemoryTasks",
     "remember_outputs",
     "run_metrics",
     "run_output",
     "run_output_ids",
-    "run_tasks",
 ]
 
 # The attribute under which a Run object returned by the runner carries the values
@@ -40,17 +39,8 @@ def remember_outputs(run: Run, values: dict[str, Any]) -> None:
     setattr(run, _VALUES_ATTR, values)
 
 
-def run_tasks(run: Run) -> dict[str, TaskRun]:
-    """The run's task records by node name, in topological order.
-
-    The runner creates TaskRun rows in a topological order (the order tasks ran,
-    then the rest), so id order is one.
-    """
-    return {task.node: task for task in run.task_runs.order_by("id")}
-
-
 def run_metrics(run: Run) -> dict[str, float]:
-    """The last value logged for each metric of the run."""
+    """The last value logged for each metric of the run (reused ones, from cached tasks, too)."""
     latest: dict[str, float] = {}
     for key, value in run.metric_records.order_by("timestamp", "id").values_list("key", "value"):
         latest[key] = value
@@ -77,12 +67,10 @@ def run_output(run: Run, dataset: str) -> Any:
 
 def run_output_ids(run: Run) -> dict[str, int]:
     """Dataset -> artifact id of every output of the run (a cached task's: what it reused)."""
-    found: dict[str, int] = {}
-    rows = run.task_runs.exclude(outputs={}).order_by("id").values_list("outputs", flat=True)
-    for outputs in rows:
-        for dataset, artifact_id in (outputs or {}).items():
-            found[dataset] = int(artifact_id)
-    return found
+    from ..models import TaskOutput
+
+    rows = TaskOutput.objects.filter(task__run=run).order_by("id")
+    return dict(rows.values_list("dataset", "artifact_id"))
 
 
 @dataclass(slots=True)
@@ -102,6 +90,14 @@ class InMemoryTask:
     stdout: str = ""
     stderr: str = ""
     log: str = ""
+
+
+class InMemoryTasks(dict[str, InMemoryTask]):
+    """An unrecorded run's tasks by node name, read like ``Run.tasks`` (``by_node()``)."""
+
+    def by_node(self) -> dict[str, InMemoryTask]:
+        """The tasks as {node name: task}, in topological order."""
+        return dict(self)
 
 
 class InMemoryRun:
@@ -124,7 +120,7 @@ class InMemoryRun:
         values: dict[str, Any],
         metrics: dict[str, float],
         logged_params: dict[str, Any],
-        task_builder: Callable[[], dict[str, InMemoryTask]],
+        task_builder: Callable[[], InMemoryTasks],
     ) -> None:
         self.pipeline = pipeline
         self.params = params
@@ -135,13 +131,13 @@ class InMemoryRun:
         self.error = ""
         self._values = values
         self._task_builder = task_builder
-        self._tasks: dict[str, InMemoryTask] | None = None
+        self._tasks: InMemoryTasks | None = None
 
     def __repr__(self) -> str:
         return f"<InMemoryRun {self.pipeline!r} {self.status}>"
 
     @property
-    def tasks(self) -> dict[str, InMemoryTask]:
+    def tasks(self) -> InMemoryTasks:
         """Each node's outcome by name, in topological order."""
         if self._tasks is None:
             self._tasks = self._task_builder()

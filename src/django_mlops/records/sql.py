@@ -1,41 +1,40 @@
-"""Batched raw-SQL writes of model rows: one ``executemany`` per table.
+"""The one module with raw SQL: batched inserts, updates and reads of record rows.
 
-The ORM builds a model instance per row and a query per ``save()``; recording a
-10k-node run that way costs more than running it. These helpers write plain
-value lists through ``cursor.executemany`` with table and column names taken
-from the model's ``_meta``, so they follow the schema and work on SQLite and
-PostgreSQL alike. Values of JSON and date-time fields are converted the way the
-backend stores them (date-times may also be given as epoch seconds); every
-other value is passed as is.
+The ORM builds a model instance per row and compiles a query per ``save()``;
+recording a 10k-node run that way costs more than running it. ``Table`` writes
+plain value lists instead, with table and column names from the model's
+``_meta``. Everything goes through the cursor of ``django.db.connections[using]``,
+so Django's DEBUG query log, ``execute_wrappers``, database routers (callers pass
+``using``) and Django's database exceptions all apply. Model signals are not
+sent for rows written here (docs/architecture.md says so).
+
+Values are converted as Django's own field code would store them: JSON through
+``connection.ops.adapt_json_value``; date-times may be given as epoch seconds
+(what the runner measures), turned into what the backend stores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import connections, models
 
-__all__ = [
-    "TableWriter",
-    "column_of",
-    "insert_columns",
-    "insert_values",
-    "parameter_limit",
-    "rows_by",
-]
+__all__ = ["Table", "column", "parameter_limit", "select"]
 
 _UTC = dt.UTC
-# Epoch second -> "YYYY-MM-DD HH:MM:SS": task times of a run share few seconds.
+# Rows per multi-row INSERT where one statement can carry many (PostgreSQL).
+_ROWS_PER_STATEMENT = 1000
+# PostgreSQL's wire protocol numbers parameters with 16 bits.
+_POSTGRES_PARAMETERS = 65535
+# Epoch second -> "YYYY-MM-DD HH:MM:SS" (UTC): the task times of a run share few seconds.
 _SECOND_TEXT: dict[int, str] = {}
 
 
-def second_text(second: int) -> str:
-    """The UTC "YYYY-MM-DD HH:MM:SS" of an epoch second, cached (bounded)."""
+def _second_text(second: int) -> str:
     text = _SECOND_TEXT.get(second)
     if text is None:
         if len(_SECOND_TEXT) > 4096:
@@ -44,128 +43,26 @@ def second_text(second: int) -> str:
     return text
 
 
-def _sqlite_utc_text(value: dt.datetime | float) -> str:
-    """What Django's SQLite backend stores for an aware datetime: naive UTC text.
-
-    Epoch seconds (``time.time()``) are accepted too; the recorder keeps task times
-    as floats and formatting them through a per-second cache is several times
-    cheaper than building datetimes.
-    """
+def _sqlite_datetime(value: dt.datetime | float) -> str:
+    """What Django's SQLite backend stores for an aware datetime: naive UTC text."""
     if isinstance(value, float | int):
         second = int(value)
-        return f"{second_text(second)}.{int((value - second) * 1e6):06d}"
+        return f"{_second_text(second)}.{int((value - second) * 1e6):06d}"
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
 
 
-def _aware(value: dt.datetime | float) -> dt.datetime:
-    if isinstance(value, float | int):
-        return dt.datetime.fromtimestamp(value, tz=_UTC)
-    return value
-
-
-def _column(model: type[models.Model], name: str) -> str:
+def column(model: type[models.Model], name: str, using: str) -> str:
+    """The quoted column name of a model field."""
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a concrete field"
-    return str(field.column)
+    return str(connections[using].ops.quote_name(field.column))
 
 
-class TableWriter:
-    """Inserts and updates rows of one model with ``executemany``.
-
-    ``columns`` names the fields a caller provides, in order; every other
-    concrete field gets its model default on insert.
-    """
-
-    def __init__(self, model: type[models.Model], columns: Sequence[str]) -> None:
-        meta = model._meta
-        self.model = model
-        self.table = connection.ops.quote_name(meta.db_table)
-        self.fields = [meta.get_field(name) for name in columns]
-        self.columns = [_column(model, name) for name in columns]
-        self._preps = [self._prep_for(f) for f in self.fields]
-        provided = {f.name for f in self.fields}
-        self._defaults: list[tuple[str, Any]] = []
-        for field in meta.concrete_fields:
-            if field.primary_key or field.name in provided:
-                continue
-            value = field.get_default() if field.has_default() else None
-            text = isinstance(field, models.CharField | models.TextField)
-            if value is None and not field.null and text:
-                value = ""
-            prep = self._prep_for(field)
-            if prep is not None and value is not None:
-                value = prep(value)
-            self._defaults.append((str(field.column), value))
-
-    @staticmethod
-    def _prep_for(field: Any) -> Callable[[Any], Any] | None:
-        # Called per value on big batches, so the conversions skip Field's layers
-        # (get_db_prep_save costs several microseconds per value) and go straight to
-        # what the backend stores.
-        conn = connections[DEFAULT_DB_ALIAS]
-        if isinstance(field, models.JSONField):
-            ops, encoder = conn.ops, field.encoder
-            return lambda value: ops.adapt_json_value(value, encoder)
-        if isinstance(field, models.DateTimeField):
-            if conn.vendor == "sqlite" and settings.USE_TZ:
-                return _sqlite_utc_text
-            adapt = conn.ops.adapt_datetimefield_value
-            return lambda value: adapt(_aware(value))
-        if isinstance(field, models.DateField):
-            return lambda value: field.get_db_prep_save(value, conn)
-        return None
-
-    def _prepare(self, rows: Sequence[Sequence[Any]], extra: int = 0) -> list[tuple[Any, ...]]:
-        """Converted parameter tuples: the given columns, then (on insert) the defaults.
-
-        Works column by column (``zip(*rows)``), so only the values that need a
-        conversion pass through Python code. ``extra`` trailing values per row (the
-        key of an update) are passed through.
-        """
-        width = len(self.columns) + extra
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * width
-        for i, prep in enumerate(self._preps):
-            if prep is not None:
-                columns[i] = [None if v is None else prep(v) for v in columns[i]]
-        if not extra:
-            count = len(rows)
-            columns.extend([value] * count for _, value in self._defaults)
-        return list(zip(*columns, strict=True))
-
-    def insert(self, rows: Sequence[Sequence[Any]], conflict: str = "") -> None:
-        """Insert rows (values in ``columns`` order); ``conflict`` is an ON CONFLICT clause."""
-        if not rows:
-            return
-        quote = connection.ops.quote_name
-        columns = [quote(c) for c in self.columns + [c for c, _ in self._defaults]]
-        insert_values(self.table, columns, ["%s"] * len(columns), self._prepare(rows), conflict)
-
-    def update(self, rows: Sequence[Sequence[Any]], key: str = "id") -> None:
-        """Update rows by ``key``: each row is the ``columns`` values followed by the key."""
-        if not rows:
-            return
-        quote = connection.ops.quote_name
-        sets = ", ".join(f"{quote(c)} = %s" for c in self.columns)
-        key_column = _column(self.model, key)
-        sql = f"UPDATE {self.table} SET {sets} WHERE {quote(key_column)} = %s"
-        params = self._prepare(rows, extra=1)
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
-
-
-# Rows per multi-row INSERT. One statement with many VALUES groups binds the
-# same parameters as executemany does row by row, but the database runs one
-# statement per thousand rows instead of one per row: on SQLite about half a
-# microsecond less per 16-column row.
-_ROWS_PER_STATEMENT = 1000
-# PostgreSQL's wire protocol numbers parameters with 16 bits.
-_POSTGRES_PARAMETERS = 65535
-
-
-def parameter_limit() -> int:
-    """How many parameters one statement may bind on this connection (0: unknown)."""
+def parameter_limit(using: str) -> int:
+    """How many parameters one statement may bind on this connection."""
+    connection = connections[using]
     if connection.vendor == "postgresql":
         return _POSTGRES_PARAMETERS
     if connection.vendor == "sqlite":
@@ -175,115 +72,125 @@ def parameter_limit() -> int:
         # Django assumes 999, SQLite's old default; the library's own limit is
         # usually far higher (32766 since SQLite 3.32).
         return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    return 0
+    return 999
 
 
-def insert_values(
-    table: str,
-    columns: Sequence[str],
-    placeholders: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    conflict: str = "",
-) -> None:
-    """Insert ``rows`` with multi-row ``INSERT ... VALUES (...), (...)`` statements.
+class Table:
+    """Inserts and updates rows of one model, a batch per statement.
 
-    ``table`` and ``columns`` are quoted names; ``placeholders`` gives each
-    column's (``%s``, or ``%s::jsonb`` and the like). Rows keep their order, so
-    AUTOINCREMENT ids follow it. Falls back to ``executemany`` where the number
-    of parameters a statement may bind is unknown.
-    """
-    _insert(
-        table,
-        columns,
-        placeholders,
-        len(rows),
-        lambda start, end: list(chain.from_iterable(rows[start:end])),
-        lambda: rows,
-        conflict,
-    )
-
-
-def insert_columns(
-    table: str, columns: Sequence[str], placeholders: Sequence[str], values: Sequence[Sequence[Any]]
-) -> None:
-    """``insert_values`` for rows given as columns: ``values`` has one list per column.
-
-    No tuple per row is kept: each statement's parameters are read across the
-    columns' slices. (10k row tuples alive at once are enough to set off garbage
-    collections that walk every object of the process.)
+    ``columns`` names the fields a caller provides, in order; on insert every
+    other concrete field gets its model default.
     """
 
-    def flat(start: int, end: int) -> list[Any]:
-        return list(
-            chain.from_iterable(zip(*[column[start:end] for column in values], strict=True))
-        )
+    def __init__(self, model: type[models.Model], columns: Sequence[str], using: str) -> None:
+        meta = model._meta
+        self.model = model
+        self.using = using
+        connection = connections[using]
+        self.table = connection.ops.quote_name(meta.db_table)
+        self.columns = list(columns)
+        self._quoted = [column(model, name, using) for name in columns]
+        self._preps = [self._prep_for(meta.get_field(name)) for name in columns]
+        provided = set(columns)
+        self._defaults: list[tuple[str, Any]] = []
+        for field in meta.concrete_fields:
+            if field.primary_key or field.name in provided:
+                continue
+            value = field.get_default() if field.has_default() else None
+            if value is None and not field.null and isinstance(field, models.CharField):
+                value = ""
+            prep = self._prep_for(field)
+            if prep is not None and value is not None:
+                value = prep(value)
+            self._defaults.append((connection.ops.quote_name(field.column), value))
 
-    count = len(values[0]) if values else 0
-    _insert(table, columns, placeholders, count, flat, lambda: list(zip(*values, strict=True)))
+    def _prep_for(self, field: Any) -> Callable[[Any], Any] | None:
+        # Called per value on big batches: straight to what the backend stores,
+        # not through Field.get_db_prep_save's layers.
+        connection = connections[self.using]
+        if isinstance(field, models.JSONField):
+            ops, encoder = connection.ops, field.encoder
+            return lambda value: ops.adapt_json_value(value, encoder)
+        if isinstance(field, models.DateTimeField):
+            if connection.vendor == "sqlite":
+                return _sqlite_datetime
+            adapt = connection.ops.adapt_datetimefield_value
 
+            def aware(value: dt.datetime | float) -> Any:
+                if isinstance(value, float | int):
+                    value = dt.datetime.fromtimestamp(value, tz=_UTC)
+                return adapt(value)
 
-def _insert(
-    table: str,
-    columns: Sequence[str],
-    placeholders: Sequence[str],
-    count: int,
-    flat: Callable[[int, int], list[Any]],
-    rows: Callable[[], Sequence[Sequence[Any]]],
-    conflict: str = "",
-) -> None:
-    if not count:
-        return
-    group = "(" + ", ".join(placeholders) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    per = min(_ROWS_PER_STATEMENT, parameter_limit() // max(len(columns), 1))
-    with connection.cursor() as cursor:
-        if per < 2:
-            cursor.executemany(f"{head}{group} {conflict}", rows())
+            return aware
+        return None
+
+    def _converted(self, rows: Iterable[Sequence[Any]], extra: int = 0) -> list[tuple[Any, ...]]:
+        """Parameter tuples: the converted columns, then (insert) the defaults or (update) keys."""
+        rows = list(rows)
+        width = len(self.columns) + extra
+        values: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * width
+        for i, prep in enumerate(self._preps):
+            if prep is not None:
+                values[i] = [None if v is None else prep(v) for v in values[i]]
+        if not extra:
+            values.extend([value] * len(rows) for _, value in self._defaults)
+        return list(zip(*values, strict=True))
+
+    def insert(self, rows: Sequence[Sequence[Any]], conflict: str = "") -> None:
+        """Insert rows (values in ``columns`` order); ``conflict`` is an ON CONFLICT clause."""
+        if not rows:
             return
-        execute = _raw_execute(cursor)
-        full = f"{head}{', '.join([group] * per)} {conflict}"
-        whole = count - count % per
-        for start in range(0, whole, per):
-            execute(full, flat(start, start + per))
-        if whole < count:
-            execute(f"{head}{', '.join([group] * (count - whole))} {conflict}", flat(whole, count))
+        connection = connections[self.using]
+        names = self._quoted + [name for name, _ in self._defaults]
+        group = "(" + ", ".join(["%s"] * len(names)) + ")"
+        head = f"INSERT INTO {self.table} ({', '.join(names)}) VALUES "
+        params = self._converted(rows)
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                # One statement, many parameter sets: Django's SQLite cursor
+                # rewrites placeholders once per call (a regular expression over
+                # the text), so one short statement beats one long one.
+                cursor.executemany(f"{head}{group} {conflict}", params)
+                return
+            per = max(1, min(_ROWS_PER_STATEMENT, _POSTGRES_PARAMETERS // len(names)))
+            for start in range(0, len(params), per):
+                chunk = params[start : start + per]
+                sql = f"{head}{', '.join([group] * len(chunk))} {conflict}"
+                cursor.execute(sql, list(chain.from_iterable(chunk)))
+
+    def update(self, rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> None:
+        """Update rows: each row is the ``columns`` values followed by the ``keys`` values."""
+        if not rows:
+            return
+        connection = connections[self.using]
+        sets = ", ".join(f"{name} = %s" for name in self._quoted)
+        where = " AND ".join(f"{column(self.model, key, self.using)} = %s" for key in keys)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {self.table} SET {sets} WHERE {where}",
+                self._converted(rows, extra=len(keys)),
+            )
 
 
-def _raw_execute(cursor: Any) -> Callable[[str, list[Any]], Any]:
-    """``execute`` for statements whose only placeholders are our own ``%s``.
+def select(
+    model: type[models.Model],
+    fields: Sequence[str],
+    where: str,
+    params: Sequence[Any],
+    using: str,
+    order_by: str = "",
+) -> list[tuple[Any, ...]]:
+    """Plain tuples of ``fields``; ``where`` names fields as ``{field}`` (quoted here).
 
-    On SQLite, Django's cursor rewrites ``%s`` to ``?`` with a regular expression
-    on every call: over a thousand-row statement that costs more than the insert.
-    The rewrite is done here once per statement text, on the sqlite3 cursor.
+    For reads of many rows where the ORM would build an instance or run a field
+    converter per row; values come back as the backend stores them.
     """
-    if connection.vendor != "sqlite":
-        return cast(Callable[[str, list[Any]], Any], cursor.execute)
-    import sqlite3
-
-    raw = cursor.cursor
-    converted: dict[str, str] = {}
-
-    def execute(sql: str, params: list[Any]) -> Any:
-        text = converted.get(sql)
-        if text is None:
-            text = converted[sql] = sql.replace("%s", "?")
-        return sqlite3.Cursor.execute(raw, text, params)
-
-    return execute
-
-
-def column_of(model: type[models.Model], field: str) -> str:
-    """The quoted column name of a model field."""
-    return connection.ops.quote_name(_column(model, field))
-
-
-def rows_by(model: type[models.Model], key: str, value: Any, fields: Sequence[str]) -> list[Any]:
-    """Plain tuples of ``fields`` for rows where ``key`` equals ``value`` (one query)."""
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {', '.join(column_of(model, f) for f in fields)} "
-        f"FROM {quote(model._meta.db_table)} WHERE {column_of(model, key)} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
+    names = {f.name: column(model, f.name, using) for f in model._meta.concrete_fields}
+    names.update({f.attname: names[f.name] for f in model._meta.concrete_fields})
+    table = connections[using].ops.quote_name(model._meta.db_table)
+    sql = f"SELECT {', '.join(names[f] for f in fields)} FROM {table} WHERE {where.format(**names)}"
+    if order_by:
+        sql += f" ORDER BY {names[order_by]}"
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, list(params))
         return list(cursor.fetchall())

@@ -1,9 +1,11 @@
 """The loop of one run: hand ready nodes to the executor, take outcomes, tell the scheduler.
 
 The engine's Scheduler decides what may run; an Executor runs node functions; a
-Recorder (when the run is recorded) buffers what happened. Lists here are
-indexed by engine node id and the per-node work is kept small: at 10k no-op
-nodes this loop is the whole overhead of an unrecorded run.
+RecordWriter (when the run is recorded) buffers what happened. Every finished
+attempt, from any executor or from the inline loop (``run/inline_loop.py``),
+goes through :meth:`Execution.succeeded` or :meth:`Execution.failed`: the one
+place where outputs are checked and kept, the scheduler is told, and the
+outcome is handed to the records. Lists here are indexed by engine node id.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from .planning import RunPlan
 if TYPE_CHECKING:
     from ..executors import Executor, TaskOutcome
     from ..executors.base import TrackingEvent
-    from ..records.writer import Recorder
+    from ..records.writer import RecordWriter
 
-__all__ = ["Execution", "RunEvent"]
+__all__ = ["Execution", "RunEvent", "outputs_of"]
 
 _FAILED = frozenset({"failed", "upstream_failed"})
 _FINAL = frozenset(
@@ -43,22 +45,23 @@ class RunEvent:
     total: int  # nodes in the pipeline
     elapsed: float  # seconds since the run started
     running: tuple[str, ...]  # nodes running now
-    error: str = ""  # a failed or retrying attempt's error line
+    error: str = ""  # the error line of a failed or retrying attempt
 
 
-def _outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
+def outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
     """The node's return value as one value per declared output, checked."""
     if not node.outputs:
         return ()
     if not node.returns_tuple:
         return (value,)
-    if not isinstance(value, tuple | list) or len(value) != len(node.outputs):
-        got = f"{len(value)} values" if isinstance(value, tuple | list) else type(value).__name__
+    count = len(node.outputs)
+    if not isinstance(value, tuple) or len(value) != count:
+        got = f"a tuple of {len(value)}" if isinstance(value, tuple) else type(value).__name__
         raise NodeOutputError(
-            f"node '{node.name}' declares {len(node.outputs)} outputs "
-            f"{list(node.outputs)} and must return a tuple of that length; it returned {got}"
+            f"node '{node.name}' declares {count} outputs {list(node.outputs)} and must "
+            f"return a tuple of {count} values; it returned {got}"
         )
-    return tuple(value)
+    return value
 
 
 def _concept_step(*args: Any) -> Any:
@@ -73,7 +76,7 @@ class Execution:
         self,
         plan: RunPlan,
         executor: Executor,
-        recorder: Recorder | None,
+        recorder: RecordWriter | None,
         on_event: Callable[[RunEvent], None] | None,
         run_id: int | None,
     ) -> None:
@@ -95,16 +98,20 @@ class Execution:
         self.scheduler = _engine.Scheduler(pipeline.graph, plan.engine_plan, 0, columns.retries)
         self.started = time.monotonic()
         self.cancelled = False
-        # Per node id, looked up once per attempt in the hot loop.
+        #: Set when the run must end failed though no node failed (outputs not stored).
+        self.abort_error = ""
+        #: (final states, status), set by the runner when the run has ended.
+        self.final: tuple[list[str], str] = ([], "")
         self.inputs = columns.inputs
         funcs = columns.funcs
         # Read-only here: the lists belong to the pipeline and serve every run.
         self.funcs: list[Callable[..., Any]] = (
             [f or _concept_step for f in funcs] if None in funcs else cast(Any, funcs)
         )
-        from ..executors import TaskSpec
-
-        self.task_spec = TaskSpec
+        self.single = columns.single_output
+        #: Successes not yet told to the scheduler (the inline loop reports them a
+        #: batch at a time); ``None``: each success is reported at once.
+        self.unreported: list[int] | None = None
         # Kept for unrecorded runs only (a recorder writes these instead).
         self.failures: dict[int, tuple[str, str]] = {}
         self.metrics: dict[str, float] = {}
@@ -127,45 +134,39 @@ class Execution:
                 )
             )
 
-    def load_inputs(self, node: Node) -> list[Any]:
-        """Arguments when some input comes from a reused node: load it from the store once."""
+    def arguments(self, node_id: int) -> list[Any]:
+        """The node's input values; an input of a reused node is loaded from the store once."""
         values = self.values
-        assert self.recorder is not None, "an unrecorded run has nothing stored"
-        for name in node.inputs:
+        names = self.inputs[node_id]
+        for name in names:
             if name not in values:
+                assert self.recorder is not None, "an unrecorded run has nothing stored"
                 values[name] = self.recorder.load_reused(name)
-        return [values[name] for name in node.inputs]
+        return [values[name] for name in names]
+
+    # The executor path ------------------------------------------------------------------
 
     def submit_ready(self) -> None:
         """Hand ready nodes to the executor, as many as it has free slots."""
         free = self.executor.capacity - len(self.running)
         if free <= 0 or self.cancelled:
             return
-        submit_one = self.submit_one
         for node_id in self.scheduler.take_ready(free):
-            submit_one(node_id)
+            self.submit_one(node_id)
 
     def submit_one(self, node_id: int) -> None:
         """Start an attempt of a node the scheduler handed out: give it to the executor."""
+        from ..executors import TaskSpec
+
         node = self.nodes[node_id]
-        attempt = self.attempts[node_id] = self.attempts[node_id] + 1
-        self.running[node_id] = node.name
-        self.states[node_id] = "running"
+        attempt = self.start_attempt(node_id)
         try:
-            args = [self.values[name] for name in self.inputs[node_id]]
-        except KeyError:
-            try:
-                args = self.load_inputs(node)
-            except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
-                self.finish_failed(node_id, f"cannot load an input of '{node.name}': {exc}", "")
-                return
-        recorder = self.recorder
-        if recorder is not None:
-            recorder.task_started(node_id, attempt)
-        if self.on_event is not None:
-            self.emit("task_started", node.name, "running")
+            args = self.arguments(node_id)
+        except Exception as exc:  # a stored input that cannot be loaded (tampered, gone)
+            self.failed(node_id, self.no_outcome(node_id, f"cannot load an input: {exc}"))
+            return
         self.executor.submit(
-            self.task_spec(
+            TaskSpec(
                 node_id=node_id,
                 node=node.name,
                 func=self.funcs[node_id],
@@ -174,55 +175,107 @@ class Execution:
                 run_id=self.run_id,
                 attempt=attempt,
                 # Unrecorded runs (notebooks, tests) let prints and logs reach the terminal.
-                capture=recorder is not None,
+                capture=self.recorder is not None,
             )
         )
 
-    @staticmethod
-    def outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
-        """The node's return value as one value per declared output, checked."""
-        return _outputs_of(node, value)
+    def start_attempt(self, node_id: int) -> int:
+        """Count a new attempt of a node and say it is running; returns its number."""
+        attempt = self.attempts[node_id] = self.attempts[node_id] + 1
+        name = self.nodes[node_id].name
+        self.running[node_id] = name
+        self.states[node_id] = "running"
+        if self.recorder is not None:
+            self.recorder.task_started(node_id, attempt)
+        if self.on_event is not None:
+            self.emit("task_started", name, "running")
+        return attempt
+
+    def no_outcome(self, node_id: int, error: str) -> TaskOutcome:
+        """A failed outcome for an attempt that could not be made (an input not loadable)."""
+        from ..executors.task import HOST, current_pid
+
+        now = time.time()
+        node = self.nodes[node_id]
+        return _failed_outcome(
+            node, node_id, self.attempts[node_id], error, now, HOST, current_pid()
+        )
 
     def handle(self, outcome: TaskOutcome) -> None:
-        """Take one finished attempt: keep its outputs and tell the scheduler."""
-        node_id = outcome.node_id
-        node = self.nodes[node_id]
+        """Take one finished attempt from an executor."""
+        if outcome.ok:
+            self.succeeded(outcome.node_id, outcome.value, outcome)
+        else:
+            self.failed(outcome.node_id, outcome)
+
+    # Every finished attempt -------------------------------------------------------------
+
+    def succeeded(self, node_id: int, value: Any, outcome: TaskOutcome | None) -> None:
+        """A node returned ``value``: check and keep its outputs, tell the scheduler and records.
+
+        ``outcome`` describes the attempt; only an unrecorded run may pass None.
+        """
         recorder = self.recorder
-        if outcome.ok and recorder is None and not node.returns_tuple:
-            # The unrecorded common case (one output or none), kept to a few steps.
-            if node.outputs:
-                self.values[node.outputs[0]] = outcome.value
-            self.running.pop(node_id, None)
+        if recorder is None and self.single[node_id]:
+            # The unrecorded common case (one output), kept to a few steps.
+            self.values[self.nodes[node_id].outputs[0]] = value
+        else:
+            node = self.nodes[node_id]
+            try:
+                produced = outputs_of(node, value)
+                serialized = recorder.serialize(produced) if recorder is not None else ()
+            except Exception as exc:  # wrong arity, or an output no serializer takes
+                assert outcome is not None or recorder is None
+                failure = outcome or self.no_outcome(node_id, "")
+                failure.ok, failure.value = False, None
+                failure.error, failure.traceback = f"{type(exc).__name__}: {exc}", ""
+                self.failed(node_id, failure)
+                return
+            self.values.update(zip(node.outputs, produced, strict=True))
+            if recorder is not None:
+                assert outcome is not None, "a recorded attempt needs its outcome"
+                pairs = tuple(zip(node.outputs, serialized, strict=True))
+                recorder.task_finished(node_id, "succeeded", outcome, pairs)
+        if recorder is None and outcome is not None and outcome.events:
+            self.keep_events(outcome.events)
+        unreported = self.unreported
+        if unreported is None:
             self.scheduler.succeed(node_id)
-            self.states[node_id] = "succeeded"
+        else:
+            unreported.append(node_id)
+        self.states[node_id] = "succeeded"
+        self.done += 1
+        if self.on_event is not None:
+            self.running.pop(node_id, None)
+            self.emit("task_finished", self.nodes[node_id].name, "succeeded")
+        elif self.running:
+            self.running.pop(node_id, None)
+
+    def failed(self, node_id: int, outcome: TaskOutcome) -> None:
+        """A failed attempt; the scheduler decides between a retry and failure."""
+        self.report_successes()
+        self.running.pop(node_id, None)
+        retrying = self.scheduler.fail(node_id)
+        state = "retrying" if retrying else "failed"
+        self.states[node_id] = state
+        if not retrying:
             self.done += 1
+        if self.recorder is not None:
+            self.recorder.task_finished(node_id, state, outcome)
+        else:
+            self.failures[node_id] = (outcome.error or "", outcome.traceback or "")
             if outcome.events:
                 self.keep_events(outcome.events)
-            if self.on_event is not None:
-                self.emit("task_finished", node.name, "succeeded")
-        elif outcome.ok:
-            try:
-                produced = _outputs_of(node, outcome.value)
-                serialized = recorder.serialize(produced) if recorder is not None else None
-            except Exception as exc:  # wrong arity, or an output no serializer takes
-                self.finish_failed(node_id, f"{type(exc).__name__}: {exc}", "", outcome)
-                return
-            self.running.pop(node_id, None)
-            if len(produced) == 1:
-                self.values[node.outputs[0]] = produced[0]
-            else:
-                self.values.update(zip(node.outputs, produced, strict=True))
-            self.scheduler.succeed(node_id)
-            self.states[node_id] = "succeeded"
-            self.done += 1
-            if recorder is not None:
-                recorder.task_succeeded(node_id, outcome, node.outputs, serialized or ())
-            elif outcome.events:
-                self.keep_events(outcome.events)
-            if self.on_event is not None:
-                self.emit("task_finished", node.name, "succeeded")
-        else:
-            self.finish_failed(node_id, outcome.error, outcome.traceback, outcome)
+        if self.on_event is not None:
+            self.emit("task_finished", self.nodes[node_id].name, state, outcome.error)
+
+    def report_successes(self) -> None:
+        """Tell the scheduler about the successes the inline loop has not reported yet."""
+        unreported = self.unreported
+        if unreported:
+            ids = unreported[:]
+            unreported.clear()
+            self.scheduler.succeed_and_take(ids, 0)
 
     def keep_events(self, events: Sequence[TrackingEvent]) -> None:
         """Unrecorded runs keep the latest metric and param values in memory."""
@@ -232,57 +285,45 @@ class Execution:
             elif event.kind == "param":
                 self.logged_params[event.key] = event.value
 
-    def finish_failed(
-        self, node_id: int, error: str, traceback: str, outcome: TaskOutcome | None = None
-    ) -> None:
-        """Record a failed attempt; the scheduler decides between retry and failure."""
-        node = self.nodes[node_id]
-        self.running.pop(node_id, None)
-        retrying = self.scheduler.fail(node_id)
-        state = "retrying" if retrying else "failed"
-        self.states[node_id] = state
-        if not retrying:
-            self.done += 1
-        if self.recorder is not None:
-            self.recorder.task_failed(node_id, state, error, traceback, outcome)
-        else:
-            self.failures[node_id] = (error or "", traceback or "")
-            if outcome is not None and outcome.events:
-                self.keep_events(outcome.events)
-        if self.on_event is not None:
-            self.emit("task_finished", node.name, state, error)
+    # The loop ---------------------------------------------------------------------------
 
     def loop(self, flush_seconds: float) -> None:
         """Run until every node is final (or the run is cancelled), flushing records."""
-        scheduler = self.scheduler
-        executor = self.executor
-        if getattr(executor, "runs_in_caller", False):
+        if type(self.executor).runs_in_caller:
             from .inline_loop import run_inline
 
             run_inline(self, flush_seconds)
             return
-        recorder = self.recorder
+        scheduler, recorder, running = self.scheduler, self.recorder, self.running
+        wait = self.executor.wait
         next_flush = time.monotonic() + flush_seconds
-        submit_ready, handle, wait, running = (
-            self.submit_ready,
-            self.handle,
-            executor.wait,
-            self.running,
-        )
         while True:
-            submit_ready()
+            self.submit_ready()
             if not running and (scheduler.finished or self.cancelled):
                 break
             for outcome in wait(flush_seconds):
-                handle(outcome)
+                self.handle(outcome)
             if recorder is not None and time.monotonic() >= next_flush:
-                recorder.flush()
-                if not self.cancelled and recorder.cancel_requested():
-                    self.cancel()
+                self.flush_records()
                 next_flush = time.monotonic() + flush_seconds
+
+    def flush_records(self) -> None:
+        """Write the buffered records; stop the run if asked to or if outputs cannot be stored."""
+        recorder = self.recorder
+        assert recorder is not None
+        self.report_successes()
+        recorder.flush()
+        if self.cancelled:
+            return
+        if recorder.storage_error:
+            self.abort_error = recorder.storage_error
+            self.cancel()
+        elif recorder.cancel_requested():
+            self.cancel()
 
     def cancel(self) -> None:
         """Stop handing out nodes and stop the running ones; finished work is kept."""
+        self.report_successes()
         self.cancelled = True
         self.scheduler.cancel()
         self.executor.cancel()
@@ -292,6 +333,7 @@ class Execution:
 
     def final_states(self) -> list[str]:
         """Every node's final state; the scheduler knows about failure spread and cancels."""
+        self.report_successes()
         states: list[str] = self.scheduler.state_names()
         if "cancelled" in self.states:
             for node_id, state in enumerate(self.states):
@@ -301,8 +343,34 @@ class Execution:
 
     def status(self, states: Sequence[str]) -> str:
         """The run's status from its nodes' final states."""
+        if self.abort_error:
+            return "failed"
         if self.cancelled:
             return "cancelled"
         if not _FAILED.isdisjoint(states):  # a set scan in C, not a generator per node
             return "failed"
         return "succeeded"
+
+
+def _failed_outcome(
+    node: Node, node_id: int, attempt: int, error: str, now: float, host: str, pid: int
+) -> TaskOutcome:
+    from ..executors import TaskOutcome
+
+    return TaskOutcome(
+        node.name,
+        attempt,
+        False,
+        None,
+        error,
+        "",
+        "",
+        "",
+        "",
+        now,
+        now,
+        host,
+        pid,
+        [],
+        node_id=node_id,
+    )

@@ -100,11 +100,8 @@ class RunPlan:
     params: dict[str, Any]
     code_hashes: list[str]
     keys: list[str]
-    # Per node id, the signed first 8 bytes of the key (what the task table
-    # indexes) and the {dataset: key} JSON text of its inputs, both built by the
-    # engine; empty for an unrecorded plan (no fingerprints).
-    key_prefixes: list[int]
-    input_keys_json: list[str]
+    # Per node id, {input dataset: its producer's key}; empty for an unrecorded plan.
+    input_keys: list[dict[str, str]]
     initial: list[str]  # NodeState names the scheduler starts each node in
     reasons: list[str]  # engine Reason names
     details: list[str]  # words for the reason
@@ -146,12 +143,12 @@ def make_plan(
     tags: Sequence[str] = (),
     no_cache: bool = False,
     fingerprints: bool = True,
-    stored_keys: Callable[[Sequence[str], Sequence[int]], Iterable[str]] | None = None,
+    stored_keys: Callable[[Sequence[str]], Iterable[str]] | None = None,
     previous_tasks: Callable[[Sequence[str]], Mapping[str, PreviousTask]] | None = None,
 ) -> RunPlan:
     """Decide what a run does: per node its key, starting state and the reason for it.
 
-    ``stored_keys(keys, key_prefixes)`` returns the keys with stored outputs;
+    ``stored_keys(keys)`` returns the keys with stored outputs;
     ``previous_tasks(names)`` the latest earlier record of those nodes. Both default
     to "nothing stored".
     With ``fingerprints=False`` (unrecorded runs) code hashes and keys are left empty.
@@ -163,16 +160,21 @@ def make_plan(
     if fingerprints:
         hashes = code_hashes(pipeline.columns.funcs)
         digests = {name: param_digest(value) for name, value in resolved.items()}
-        keys, key_prefixes, input_keys_json = _engine.fingerprint_records(graph, hashes, digests)
+        keys, per_input = _engine.fingerprint(graph, hashes, digests)
+        # The engine gives input keys in the order of each node's dataset inputs.
+        input_keys = [
+            dict(zip(node.datasets, found, strict=True))
+            for node, found in zip(nodes, per_input, strict=True)
+        ]
     else:
         # Nothing is stored or compared: keys would cost more than the run itself.
         hashes = keys = [""] * len(nodes)
-        key_prefixes, input_keys_json = [], []
+        input_keys = []
     # With no_cache only a selection can reuse anything (the outputs of unselected
     # nodes it reads), so the store is read only then.
     selected = bool(only or from_nodes or to_nodes or tags)
     read_store = stored_keys is not None and (selected or not no_cache)
-    stored = list(stored_keys(keys, key_prefixes)) if read_store and stored_keys is not None else []
+    stored = list(stored_keys(keys)) if read_store and stored_keys is not None else []
     plan = _engine.plan(
         graph,
         keys,
@@ -196,8 +198,7 @@ def make_plan(
         params=resolved,
         code_hashes=hashes,
         keys=list(keys),
-        key_prefixes=key_prefixes,
-        input_keys_json=input_keys_json,
+        input_keys=input_keys,
         initial=initial,
         reasons=reasons,
         details=details,
@@ -212,6 +213,5 @@ def make_plan(
             if before is None:  # never ran: nothing to compare, no input keys to parse
                 details[i] = "first run"
                 continue
-            input_keys = json.loads(input_keys_json[i]) if input_keys_json else {}
-            details[i] = explain_rerun(nodes[i], hashes[i], input_keys, resolved, before)
+            details[i] = explain_rerun(nodes[i], hashes[i], input_keys[i], resolved, before)
     return run_plan

@@ -12,14 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from ..pipeline import Pipeline
-from ..records.results import InMemoryRun, InMemoryTask, remember_outputs
+from ..records.results import InMemoryRun, InMemoryTask, InMemoryTasks, remember_outputs
+from .interrupts import stop_signals_as_interrupts
 from .loop import Execution, RunEvent
 from .planning import RunPlan, make_plan
 
 if TYPE_CHECKING:
     from ..executors import Executor
     from ..models import Run
-    from ..records.writer import Recorder
+    from ..records.writer import RecordWriter
 
 __all__ = ["AnyRun", "RunEvent", "run_pipeline"]
 
@@ -76,17 +77,11 @@ def run_pipeline(
     one. With ``record=False`` nothing is stored and an ``InMemoryRun`` is returned.
     Ctrl-C cancels the run (recorded as cancelled, finished work kept) and re-raises.
     """
-    selection = {
-        "only": list(only),
-        "from": list(from_nodes),
-        "to": list(to_nodes),
-        "tags": list(tags),
-    }
-    recorder: Recorder | None = None
+    recorder: RecordWriter | None = None
     if record:
-        from ..records.writer import Recorder
+        from ..records.writer import RecordWriter
 
-        recorder = Recorder(pipeline)
+        recorder = RecordWriter(pipeline)
     try:
         plan = make_plan(
             pipeline,
@@ -105,49 +100,74 @@ def run_pipeline(
         if run is not None:  # a queued run that cannot start says why
             type(run).objects.filter(pk=run.pk).update(status="failed", error=str(exc))
         raise
+    if recorder is None:
+        return _run_unrecorded(plan, executor_obj, owned, on_event)
+    recorder.history.note_plan(plan)
+    try:
+        run_id = recorder.start(
+            plan,
+            selection={
+                "only": list(only),
+                "from": list(from_nodes),
+                "to": list(to_nodes),
+                "tags": list(tags),
+            },
+            executor=executor_name,
+            no_cache=no_cache,
+            run=run,
+            reproduces=reproduces,
+            retry_of=retry_of,
+        )
+    except BaseException:
+        if owned:
+            executor_obj.shutdown()
+        raise
+    from ..records.liveness import Heartbeat
+
+    with Heartbeat(run_id, float(_setting("HEARTBEAT_SECONDS", 5.0)), recorder.using):
+        execution = Execution(plan, executor_obj, recorder, on_event, run_id)
+        _drive(execution, owned, recorder)
+    return recorder.run
+
+
+def _drive(execution: Execution, owned: bool, recorder: RecordWriter | None) -> None:
+    """The loop of a run and its ending, whatever stops it; records the outcome."""
     flush_seconds = float(_setting("RECORD_FLUSH_SECONDS", 1.0))
-    run_id = None
-    if recorder is not None:
-        try:
-            run_id = recorder.start(
-                plan,
-                selection=selection,
-                executor=executor_name,
-                no_cache=no_cache,
-                run=run,
-                reproduces=reproduces,
-                retry_of=retry_of,
-            )
-        except BaseException:
-            if owned:
-                executor_obj.shutdown()
-            raise
-    execution = Execution(plan, executor_obj, recorder, on_event, run_id)
     execution.emit("run_started", None, None)
     ending: str | None = None  # set when the loop is left by an exception
+    error = ""
     try:
-        execution.loop(flush_seconds)
-    except KeyboardInterrupt:
-        ending = "cancelled"
+        with stop_signals_as_interrupts():
+            execution.loop(flush_seconds)
+    except KeyboardInterrupt as exc:
+        ending, error = "cancelled", str(exc)
         execution.cancel()
         raise
-    except BaseException:
+    except BaseException as exc:
         # A bug or a failing store must not leave the run "running" forever.
-        ending = "failed"
+        ending, error = "failed", f"{type(exc).__name__}: {exc}"
         execution.cancel()
         raise
     finally:
         if owned:
-            executor_obj.shutdown()
+            execution.executor.shutdown()
         states = execution.final_states()
         status = ending or execution.status(states)
+        error = error or execution.abort_error
+        execution.final = (states, status)
         if recorder is not None:
-            recorder.finish(states, status)
+            recorder.finish(states, status, error)
             remember_outputs(recorder.run, execution.values)
         if ending is None:
-            execution.emit("run_finished", None, status)
-    if recorder is not None:
-        return recorder.run
+            execution.emit("run_finished", None, recorder.run.status if recorder else status)
+
+
+def _run_unrecorded(
+    plan: RunPlan, executor: Executor, owned: bool, on_event: Callable[[RunEvent], None] | None
+) -> InMemoryRun:
+    execution = Execution(plan, executor, None, on_event, None)
+    _drive(execution, owned, None)
+    states, status = execution.final
     return _in_memory_result(plan, execution, states, status)
 
 
@@ -158,8 +178,8 @@ def _in_memory_result(
     attempts = execution.attempts
     failures = execution.failures
 
-    def build_tasks() -> dict[str, InMemoryTask]:
-        tasks = {}
+    def build_tasks() -> InMemoryTasks:
+        tasks = InMemoryTasks()
         for node_id in plan.order:
             error, traceback = failures.get(node_id, ("", ""))
             tasks[nodes[node_id].name] = InMemoryTask(
