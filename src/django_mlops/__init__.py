@@ -17,8 +17,10 @@ if TYPE_CHECKING:
         MissingInputError,
         ParamValidationError,
         PipelineError,
+        RunError,
         SelectionError,
     )
+    from .lookups import get_run, runs
     from .params import Param
     from .pipeline import Node, Pipeline
     from .tracking import log_artifact, log_metric, log_metrics, log_param
@@ -33,11 +35,14 @@ __all__ = [
     "ParamValidationError",
     "Pipeline",
     "PipelineError",
+    "RunError",
     "SelectionError",
+    "get_run",
     "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
+    "runs",
 ]
 
 # Public name -> the module that defines it.
@@ -56,6 +61,9 @@ _LAZY = {
     "DuplicateOutputError": "errors",
     "DuplicateNodeError": "errors",
     "SelectionError": "errors",
+    "RunError": "errors",
+    "runs": "lookups",
+    "get_run": "lookups",
 }
 
 

@@ -12,15 +12,23 @@ The logging configuration is respected: a record the logger's level filters out
 
 Buffers are bounded: past ``limit`` characters the head and the tail are kept
 and the text says how much was dropped in between.
+
+A capture made with ``tee=True`` also lets the writes through to the original
+stream as they happen (the inline executor: a node's prints show on the
+terminal while it runs, and are recorded). A display that owns the terminal
+(the CLI's live progress line) can take those writes with :func:`set_echo` to
+keep its own line out of their way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import TextIO
 
@@ -28,10 +36,12 @@ __all__ = [
     "DEFAULT_LIMIT",
     "BoundedText",
     "Capture",
+    "Echo",
     "StreamRouter",
     "enter",
     "install",
     "leave",
+    "set_echo",
     "start",
     "stop",
 ]
@@ -95,10 +105,12 @@ class Capture:
     small object, so a recorded run can afford one per task.
     """
 
-    __slots__ = ("limit", "log", "stderr", "stdout", "written")
+    __slots__ = ("limit", "log", "stderr", "stdout", "tee", "written")
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, *, tee: bool = False) -> None:
         self.limit = limit
+        #: Also write through to the original stream (shown as well as captured).
+        self.tee = tee
         self.stdout: BoundedText | None = None
         self.stderr: BoundedText | None = None
         self.log: BoundedText | None = None
@@ -138,6 +150,24 @@ class Capture:
 
 _current: ContextVar[Capture | None] = ContextVar("django_mlops_capture", default=None)
 
+#: Writes a teed text: ``(original stream, text)``.
+Echo = Callable[[TextIO, str], None]
+
+
+def _write_through(stream: TextIO, text: str) -> None:
+    stream.write(text)
+    stream.flush()  # shown as it happens, not when a buffer fills
+
+
+_echo: list[Echo] = [_write_through]
+
+
+def set_echo(echo: Echo | None) -> Echo:
+    """Route teed writes through ``echo`` (None: straight to the stream); return the previous."""
+    previous = _echo[0]
+    _echo[0] = echo or _write_through
+    return previous
+
 
 class StreamRouter(io.TextIOBase):
     """Stands in for ``sys.stdout``/``sys.stderr``: writes go to the current task's buffer."""
@@ -152,6 +182,10 @@ class StreamRouter(io.TextIOBase):
         capture = _current.get()
         if capture is None:
             return self.original.write(text)
+        if capture.tee:
+            # A closed terminal must not fail the node: the text is still captured.
+            with contextlib.suppress(OSError, ValueError):
+                _echo[0](self.original, text)
         return capture.buffer(self._which).write(text)
 
     def flush(self) -> None:
@@ -232,10 +266,12 @@ def install() -> None:
             root.addHandler(_handler)
 
 
-def start(limit: int = DEFAULT_LIMIT) -> tuple[Capture, Token[Capture | None]]:
+def start(
+    limit: int = DEFAULT_LIMIT, *, tee: bool = False
+) -> tuple[Capture, Token[Capture | None]]:
     """Begin capturing in the current context; pass the token to :func:`stop`."""
     install()
-    capture = Capture(limit)
+    capture = Capture(limit, tee=tee)
     return capture, _current.set(capture)
 
 

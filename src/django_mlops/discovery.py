@@ -11,25 +11,96 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from .errors import PipelineNotFound
+from .errors import PipelineError, PipelineNotFound
 from .pipeline import Pipeline, all_registered, registered, replacing_registrations
 
 if TYPE_CHECKING:
     from .models import Run
 
 __all__ = [
+    "PipelineImportError",
     "all_pipelines",
     "autodiscover",
     "get_pipeline",
     "import_file",
+    "import_ref",
     "load_pipeline",
     "loaded_from_file",
     "pipeline_of_run",
 ]
+
+
+class PipelineImportError(PipelineNotFound):
+    """A pipeline file or module named by the user raised while it was imported.
+
+    The message is one line: the user's file and line, then the error, e.g.
+    ``my_pipes.py, line 3: SyntaxError: invalid syntax``. The original exception
+    stays available as ``__cause__`` for whoever wants the full traceback.
+    """
+
+
+def _short(filename: str) -> str:
+    """``filename`` relative to the working folder when it is inside it."""
+    try:
+        return str(Path(filename).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return filename
+
+
+def _import_failure(exc: BaseException, what: str, own_file: str | None) -> PipelineImportError:
+    """One line for ``exc`` raised while importing ``what``: where in the user's code, and what.
+
+    A SyntaxError carries its own location. Otherwise the innermost frame of the
+    user's file (``own_file``) is named, else the innermost frame that is not
+    importlib's machinery, so the message points at the user's line.
+    """
+    if isinstance(exc, SyntaxError) and exc.filename:
+        filename, line = exc.filename, exc.lineno
+        detail = f"{type(exc).__name__}: {exc.msg or 'invalid syntax'}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith("<frozen ") and f.filename != __file__
+        ]
+        mine = [f for f in frames if own_file and Path(f.filename).resolve() == Path(own_file)]
+        if not (mine or frames):
+            return PipelineImportError(f"cannot import {what}: {detail}")
+        frame = (mine or frames)[-1]
+        filename, line = frame.filename, frame.lineno
+    where = f"{_short(filename)}, line {line}"
+    if _short(filename) == what:  # the file itself: its name once is enough
+        return PipelineImportError(f"{where}: {detail}")
+    return PipelineImportError(f"cannot import {what}: {where}: {detail}")
+
+
+def _import_module(name: str, ref: str) -> ModuleType:
+    """Import module ``name``; a user's mistake becomes one :class:`PipelineImportError`."""
+    try:
+        return importlib.import_module(name)
+    except PipelineError:
+        raise  # a definition error already names its nodes
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            raise PipelineNotFound(f"{ref}: cannot import module '{name}': {exc}") from None
+        raise _import_failure(exc, f"module '{name}'", None) from exc
+    except Exception as exc:
+        raise _import_failure(exc, f"module '{name}'", _origin(name)) from exc
+
+
+def _origin(name: str) -> str | None:
+    """The file module ``name`` is loaded from, if that can be told without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:  # its parent package fails to import as well
+        return None
+    return spec.origin if spec is not None else None
 
 
 def _import_app_pipelines(app_module: ModuleType, app_name: str) -> None:
@@ -105,7 +176,12 @@ def _import_file(path: Path) -> ModuleType:
             sys.path.insert(0, folder)
         spec = importlib.util.find_spec(stem)
         if spec is not None and spec.origin and Path(spec.origin).resolve() == path:
-            return importlib.import_module(stem)
+            try:
+                return importlib.import_module(stem)
+            except PipelineError:
+                raise
+            except Exception as exc:
+                raise _import_failure(exc, _short(str(path)), str(path)) from exc
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
     name = f"_mlops_file_{digest}_{stem if stem.isidentifier() else 'module'}"
     if name in sys.modules:
@@ -118,10 +194,29 @@ def _import_file(path: Path) -> ModuleType:
     try:
         with replacing_registrations():  # a file named by path defines what its names mean
             spec.loader.exec_module(module)
+    except PipelineError:
+        del sys.modules[name]
+        raise
+    except Exception as exc:
+        del sys.modules[name]
+        raise _import_failure(exc, _short(str(path)), str(path)) from exc
     except BaseException:
         del sys.modules[name]
         raise
     return module
+
+
+def import_ref(ref: str) -> ModuleType:
+    """Import what ``mlops list`` is given: a ``.py`` file or a dotted module name.
+
+    Every mistake (no such file, a folder, a module that is not there or fails
+    to import) is a :class:`PipelineNotFound` with one line, as for ``mlops run``.
+    """
+    if Path(ref).expanduser().is_dir():
+        raise PipelineNotFound(f"{ref} is a folder: name a .py file or a module")
+    if ref.endswith(".py"):
+        return import_file(Path(ref))
+    return _import_module(ref, ref)
 
 
 def _pipeline_in(module: ModuleType, attr: str | None, ref: str) -> Pipeline:
@@ -152,11 +247,7 @@ def load_pipeline(ref: str) -> Pipeline:
     if target.endswith(".py"):
         pipeline = _pipeline_in(import_file(Path(target)), name, ref)
     elif name is not None:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError as exc:
-            raise PipelineNotFound(f"{ref}: cannot import module '{target}': {exc}") from None
-        pipeline = _pipeline_in(module, name, ref)
+        pipeline = _pipeline_in(_import_module(target, ref), name, ref)
     else:
         pipeline = registered(target)
         if pipeline is None:

@@ -476,7 +476,21 @@ class Pipeline:
         """Run the pipeline; options are those of :func:`django_mlops.run.runner.run_pipeline`.
 
         Example: ``run = iris.run(params={"C": 0.5}, executor="threads")``.
+        From a plain script or a notebook with no Django settings, a recorded run
+        first configures standalone mode (``./.mlops`` or ``$MLOPS_HOME``). Called
+        where an event loop runs (a notebook cell), the run happens in a worker
+        thread while this one waits, since Django forbids the ORM in that thread.
         """
+        from .run.outside_loop import call_outside_event_loop, event_loop_running
         from .run.runner import run_pipeline
 
-        return run_pipeline(self, **options)
+        def run_here() -> AnyRun:
+            if options.get("record", True):
+                from .standalone.bootstrap import ensure_configured
+
+                ensure_configured()  # migrating uses the ORM too: in the worker thread
+            return run_pipeline(self, **options)
+
+        if event_loop_running():
+            return call_outside_event_loop(run_here)
+        return run_here()

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "django_mlops.cli.pipelines",
     "django_mlops.cli.run",
     "django_mlops.cli.runs",
+    "django_mlops.cli.logs",
     "django_mlops.cli.actions",
 )
 

@@ -6,7 +6,6 @@ import argparse
 
 from .base import EXIT_FAILED, EXIT_OK, Console, run_id
 from .runs import load_run
-from .summary import exit_code, print_summary
 
 __all__ = ["register"]
 
@@ -62,15 +61,16 @@ def cancel_command(args: argparse.Namespace, console: Console) -> int:
 def retry_command(args: argparse.Namespace, console: Console) -> int:
     """Run it again with cache on; print the new run's summary."""
     from ..run.reproduce import retry_run
-    from .run import check_executor
+    from .run import check_executor, run_with_progress
 
     check_executor(args.executor)
-    load_run(args.run)  # a one-line error for an unknown run
-    run = retry_run(args.run, executor=args.executor)
-    run.refresh_from_db()
+    original = load_run(args.run)  # a one-line error for an unknown run
     console.line(f"Retry of run {args.run}:")
-    print_summary(run, console)
-    return exit_code(run)
+    return run_with_progress(
+        console,
+        original.pipeline,
+        lambda on_event: retry_run(original, executor=args.executor, on_event=on_event),
+    )
 
 
 def reproduce_command(args: argparse.Namespace, console: Console) -> int:

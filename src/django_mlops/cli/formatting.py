@@ -14,6 +14,7 @@ __all__ = [
     "format_time",
     "format_value",
     "paint",
+    "plural",
     "table",
 ]
 
@@ -37,6 +38,15 @@ def paint(text: str, code: str | None, enabled: bool) -> str:
     if not enabled or not code:
         return text
     return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 node``, ``2 nodes``: a count with its noun in the right number.
+
+    >>> plural(1, "node"), plural(0, "node"), plural(3, "dataset")
+    ('1 node', '0 nodes', '3 datasets')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .base import EXIT_OK, CommandFailed, Console, run_id
-from .formatting import format_mapping, table
+from .formatting import format_mapping, plural, table
 
 if TYPE_CHECKING:
     from ..pipeline import Node, Pipeline
@@ -67,17 +67,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def list_pipelines(args: argparse.Namespace, console: Console) -> int:
     """Print one line per pipeline: name, node count, source, description."""
-    from ..discovery import import_file
+    from ..discovery import import_ref
     from ..pipeline import all_registered
     from .sources import remembered, resolve_name
 
     for ref in args.refs:
-        if ref.endswith(".py"):
-            import_file(Path(ref))
-        else:
-            import importlib
-
-            importlib.import_module(ref)
+        import_ref(ref)
     problems: list[str] = []
     for name in sorted(remembered()):
         try:
@@ -137,17 +132,19 @@ def show_pipeline(args: argparse.Namespace, console: Console) -> int:
     from .sources import resolve
 
     pipeline = resolve(args.pipeline)
+    # A bad --run is the only error: say it before printing anything else.
+    states = _run_states(args.run, pipeline) if args.run is not None else None
     nodes = pipeline.nodes
     concepts = sum(1 for n in nodes if n.is_concept)
     console.line(f"{pipeline.name}" + (f": {pipeline.description}" if pipeline.description else ""))
-    counts = f"{len(nodes)} nodes" + (f" ({concepts} concept)" if concepts else "")
-    console.line(f"  {counts}, {pipeline.graph.dataset_count} datasets")
+    counts = plural(len(nodes), "node") + (f" ({concepts} concept)" if concepts else "")
+    console.line(f"  {counts}, {plural(pipeline.graph.dataset_count, 'dataset')}")
     console.line(f"  params: {format_mapping(pipeline.params)}")
     console.line("")
     for node_id in pipeline.graph.topological_order():
         console.line("  " + _node_line(nodes[node_id]))
     if args.svg is not None or args.png is not None:
-        _write_picture(args, pipeline, console)
+        _write_picture(args, pipeline, states, console)
     return EXIT_OK
 
 
@@ -161,12 +158,13 @@ def _run_states(pk: int, pipeline: Pipeline) -> dict[str, str]:
     return dict(run.task_runs.values_list("node", "state"))
 
 
-def _write_picture(args: argparse.Namespace, pipeline: Pipeline, console: Console) -> None:
+def _write_picture(
+    args: argparse.Namespace, pipeline: Pipeline, states: dict[str, str] | None, console: Console
+) -> None:
     try:
         from ..picture import pipeline_svg, svg_to_png
     except ImportError as exc:
         raise CommandFailed(f"drawing pipelines is not available: {exc}") from None
-    states = _run_states(args.run, pipeline) if args.run is not None else None
     svg = pipeline_svg(
         pipeline, states=states, show_datasets=args.datasets, direction=args.direction
     )

@@ -13,9 +13,10 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from .formatting import STATE_COLOURS, format_duration, paint
+from .. import capture as capturing
+from .formatting import STATE_COLOURS, format_duration, paint, plural
 
 if TYPE_CHECKING:
     from ..run.loop import RunEvent
@@ -41,12 +42,19 @@ class Progress:
         self.run_id: int | None = None
         self.total = 0
         self.done = 0
+        # Nodes already final when the run starts (concept steps and what they
+        # block, nodes left out by a selection) are not work of this run: the
+        # counts shown leave them out, so nothing is "done" before a node ran.
+        self._settled = 0
 
     def on_event(self, event: RunEvent) -> None:
         """Take one event from the runner (the ``on_event`` callback)."""
         if event.run_id is not None:
             self.run_id = event.run_id
-        self.total, self.done = event.total, event.done
+        if event.kind == "run_started":
+            self._settled = event.done
+        self.total = event.total - self._settled
+        self.done = event.done - self._settled
         self.show(event)
 
     def show(self, event: RunEvent) -> None:
@@ -68,12 +76,18 @@ class PlainProgress(Progress):
         """Print the event as one line."""
         if event.kind == "run_started":
             run = f"run {event.run_id}" if event.run_id is not None else "run"
-            line = f"{run} started: {self.pipeline} ({event.total} nodes)"
+            counts = plural(event.total, "node")
+            if self.total != event.total:
+                counts += f", {self.total} to run"
+            line = f"{run} started: {self.pipeline} ({counts})"
         elif event.kind == "run_finished":
-            line = f"run finished: {event.state} ({format_duration(event.elapsed)})"
+            # No duration here: the summary printed next gives the recorded one.
+            line = f"run finished: {event.state}"
         else:
             state = event.state or ""
-            line = f"{event.elapsed:8.2f}s  [{event.done}/{event.total}]  {state:<15}  {event.node}"
+            line = f"{event.elapsed:8.2f}s  [{self.done}/{self.total}]  {state:<15}  {event.node}"
+            if event.error:
+                line += f": {event.error}"
         self.out.write(line + "\n")
         self.out.flush()
 
@@ -102,6 +116,9 @@ class LiveProgress(Progress):
         self._frame = 0
         self._drawn = False
         self._closed = False
+        # A node's teed output ended mid-line: drawing now would break its line.
+        self._midline = False
+        self._previous_echo: capturing.Echo | None = None
         # The ticker and the runner's thread both draw; writes must not interleave.
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -120,20 +137,36 @@ class LiveProgress(Progress):
                 self._erase()
                 self._closed = True
                 self._stop.set()
+                if self._previous_echo is not None:
+                    capturing.set_echo(self._previous_echo)
+                    self._previous_echo = None
                 return
             self._draw()
+        if event.kind == "run_started" and self._previous_echo is None:
+            self._previous_echo = capturing.set_echo(self.echo)
         if event.kind == "run_started" and self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="mlops-progress", daemon=True)
             self._ticker.start()
 
     def _failure_line(self, event: RunEvent) -> str:
         cross = "✗" if self.unicode else "x"
+        error = f": {event.error}" if event.error else ""
         if event.state == "retrying":
-            text = f"{cross} {event.node} failed, retrying"
+            text = f"{cross} {event.node} failed, retrying{error}"
             return paint(text, STATE_COLOURS["retrying"], self.colour)
         self.failures += 1
-        text = f"{cross} {event.node} failed after {format_duration(event.elapsed)}"
+        text = f"{cross} {event.node} failed after {format_duration(event.elapsed)}{error}"
         return paint(text, STATE_COLOURS["failed"], self.colour)
+
+    def echo(self, stream: TextIO, text: str) -> None:
+        """Show a node's output (teed by the capture) above the status line."""
+        with self._lock:
+            self._erase()
+            stream.write(text)
+            stream.flush()
+            self._midline = not text.endswith("\n")
+            if not self._closed:
+                self._draw()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
@@ -173,6 +206,8 @@ class LiveProgress(Progress):
         return text[:start] + coloured + text[start + len(bar) :]
 
     def _draw(self) -> None:
+        if self._midline:
+            return
         # One column short of the width: writing the last column makes some terminals wrap.
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self.out.write(_CLEAR_LINE + self.status_line(width))
@@ -196,6 +231,9 @@ class LiveProgress(Progress):
             self._closed = True
             self._stop.set()
             self._erase()
+            if self._previous_echo is not None:
+                capturing.set_echo(self._previous_echo)
+                self._previous_echo = None
         if self._ticker is not None and self._ticker is not threading.current_thread():
             self._ticker.join(timeout=1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .base import EXIT_CANCELLED, EXIT_DEFINITION, CommandFailed, Console, param_assignment
@@ -10,8 +11,10 @@ from .summary import exit_code, print_summary
 
 if TYPE_CHECKING:
     from ..models import Run
+    from ..run.loop import RunEvent
+    from ..run.runner import AnyRun
 
-__all__ = ["register"]
+__all__ = ["register", "run_with_progress"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,16 +82,15 @@ def check_executor(name: str | None) -> None:
 def run_command(args: argparse.Namespace, console: Console) -> int:
     """Run the pipeline with progress; print the summary; exit by the run's status."""
     from ..run.runner import run_pipeline
-    from .progress import make_progress
     from .sources import resolve
 
     if args.workers is not None and args.workers < 1:
         raise CommandFailed("--workers must be at least 1", EXIT_DEFINITION)
     pipeline = resolve(args.pipeline)
     check_executor(args.executor)
-    progress = make_progress(console, pipeline.name)
-    try:
-        run = run_pipeline(
+
+    def start(on_event: Callable[[RunEvent], None]) -> AnyRun:
+        return run_pipeline(
             pipeline,
             params=dict(args.params),
             executor=args.executor,
@@ -98,8 +100,25 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             to_nodes=args.to_nodes,
             tags=args.tags,
             no_cache=args.no_cache,
-            on_event=progress.on_event,
+            on_event=on_event,
         )
+
+    return run_with_progress(console, pipeline.name, start)
+
+
+def run_with_progress(
+    console: Console, pipeline: str, start: Callable[[Callable[[RunEvent], None]], AnyRun]
+) -> int:
+    """Call ``start(on_event)`` with live progress; print the summary; exit by the run's status.
+
+    Shared by ``run`` and ``retry``, so both show the same progress. Ctrl-C
+    leaves the run cancelled (finished work kept) and exits 130.
+    """
+    from .progress import make_progress
+
+    progress = make_progress(console, pipeline)
+    try:
+        run = start(progress.on_event)
     except KeyboardInterrupt:
         progress.close()
         interrupted = _load(progress.run_id)

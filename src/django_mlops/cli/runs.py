@@ -15,6 +15,8 @@ from .formatting import (
     paint,
     table,
 )
+from .logs import has_output
+from .order import tasks_in_order
 from .summary import state_counts
 
 if TYPE_CHECKING:
@@ -129,7 +131,7 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
         console.line(f"  retry of run {run.retry_of_id}")
     if run.error:
         console.line(f"  error: {run.error}")
-    tasks = list(run.task_runs.order_by("id"))
+    tasks = tasks_in_order(run)
     console.line(f"  tasks: {state_counts(run)}")
     console.line("")
     rows = [
@@ -153,4 +155,10 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
         console.line("Metrics:")
         for line in table(["KEY", "VALUE"], [[k, format_value(v)] for k, v in metrics.items()]):
             console.line("  " + line)
+    printed = [t.node for t in tasks if has_output(t)]
+    if printed:
+        console.line("")
+        more = f" and {len(printed) - 5} more" if len(printed) > 5 else ""
+        shown = ", ".join(printed[:5]) + more
+        console.line(f"Output of {shown}: {console.prog} logs {run.pk} [NODE]")
     return EXIT_OK

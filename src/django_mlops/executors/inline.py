@@ -12,6 +12,8 @@ A node's ``timeout`` is enforced everywhere:
   on a helper thread and the executor stops waiting for it at its timeout: the
   attempt fails "timed out", the run goes on, and a node stuck in C is left to
   finish in the background (its error says so; its late result is dropped).
+
+A node's prints are captured and also shown (``tee``): they run in the user's process.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class InlineExecutor(Executor):
         while queue:
             task = queue.popleft()
             if task.timeout is None:
-                outcomes.append(run_task(task))
+                outcomes.append(run_task(task, tee=True))
                 continue
             if not alarm_available():
                 found = self._run_on_helper(task)
@@ -73,7 +75,7 @@ class InlineExecutor(Executor):
                 continue
             self._guard = guard = Guard(alarm=True)
             try:
-                outcomes.append(run_task(task, guard))
+                outcomes.append(run_task(task, guard, tee=True))
             finally:
                 self._guard = None
         return outcomes

@@ -190,8 +190,11 @@ class Running:
             return ("", "", "")
 
 
-def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
+def run_task(task: TaskSpec, guard: Guard | None = None, *, tee: bool = False) -> TaskOutcome:
     """Call ``task.func(*task.args)`` here and describe how it went.
+
+    ``tee``: captured output also reaches the original streams as it is written
+    (the inline executor, whose nodes run in the user's terminal process).
 
     With a ``guard`` the attempt can be stopped (timeout, cancel) by asynchronous
     exception; ``guard.payload`` receives a :class:`Running` for the reporter.
@@ -204,7 +207,7 @@ def run_task(task: TaskSpec, guard: Guard | None = None) -> TaskOutcome:
     capture = None
     capture_token = None
     if task.capture:
-        capture, capture_token = capturing.start()
+        capture, capture_token = capturing.start(tee=tee)
         if running is not None:
             running.capture = capture
     if guard is not None:

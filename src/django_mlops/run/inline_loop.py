@@ -51,7 +51,7 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
     context = TaskContext(ex.run_id, "", 0, [])
     per_node = ex.on_event is not None
     run_token = None if per_node else set_current(context)
-    capture = capturing.Capture()
+    capture = capturing.Capture(tee=True)  # prints also reach the terminal, as they happen
     record = ex.recorder is not None
     if record:
         capturing.install()

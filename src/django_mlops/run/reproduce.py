@@ -7,6 +7,7 @@ whether every output came out byte-identical (same SHA-256).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .runner import run_pipeline
 if TYPE_CHECKING:
     from ..executors import Executor
     from ..models import Run
+    from .loop import RunEvent
 
 __all__ = ["OutputComparison", "ReproduceReport", "cancel_run", "reproduce_run", "retry_run"]
 
@@ -147,10 +149,17 @@ def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> 
     return report
 
 
-def retry_run(run_id: int | Run, executor: str | Executor | None = None) -> Run:
-    """Run a past run again with its params and selection, reusing finished work (cache on)."""
+def retry_run(
+    run_id: int | Run,
+    executor: str | Executor | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> Run:
+    """Run a past run again with its params and selection, reusing finished work (cache on).
+
+    ``on_event`` receives the new run's progress, as for ``run_pipeline``.
+    """
     original = _load(run_id)
-    return _rerun(original, executor, retry_of=original)
+    return _rerun(original, executor, retry_of=original, on_event=on_event)
 
 
 def cancel_run(run_id: int | Run) -> Run:

@@ -10,13 +10,77 @@ date itself, so ``mlops run file.py:name`` works in an empty folder.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["STANDALONE_SETTINGS", "migrate_if_needed", "setup"]
+__all__ = [
+    "STANDALONE_SETTINGS",
+    "SettingsImportError",
+    "ensure_configured",
+    "migrate_if_needed",
+    "setup",
+]
 
 STANDALONE_SETTINGS = "django_mlops.standalone.settings"
+
+
+class SettingsImportError(ImportError):
+    """``DJANGO_SETTINGS_MODULE`` names a module that cannot be imported; the message says so."""
+
+
+def _import_settings(name: str) -> None:
+    """Import the settings module first: a wrong name is one clear line, not a traceback."""
+    try:
+        importlib.import_module(name)
+    except (ImportError, SyntaxError) as exc:
+        raise SettingsImportError(
+            f"DJANGO_SETTINGS_MODULE={name!r} cannot be imported: {exc}"
+        ) from None
+
+
+def _allow_orm_in_notebook_cells() -> None:
+    """In an IPython shell or Jupyter kernel, let cells use the ORM directly.
+
+    Kernels run cells inside an event loop, where Django refuses ORM calls unless
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set; Django's documentation names notebooks
+    as the case for it. Only an interactive IPython session gets it, never a
+    server or script (a user's own setting is left as it is).
+    """
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    if callable(get_ipython) and get_ipython() is not None:
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def ensure_configured() -> None:
+    """Make the ORM usable from a plain script, ``python -c`` or a notebook.
+
+    Where Django is already configured (a project, ``manage.py shell``,
+    ``settings.configure()``, ``DJANGO_SETTINGS_MODULE``), that configuration is
+    used and ``django.setup()`` is called if the apps are not loaded yet. With
+    nothing configured, standalone mode is set up as for the ``mlops`` script
+    (SQLite and artifacts under ``MLOPS_HOME``, migrations applied).
+    """
+    from django.apps import apps
+    from django.conf import settings
+
+    _allow_orm_in_notebook_cells()
+    if apps.ready:
+        return
+    if settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        import django  # settings.configure() was called: a project set up by hand
+
+        django.setup()
+        return
+    from ..run.outside_loop import call_outside_event_loop, event_loop_running
+
+    if event_loop_running():  # migrating uses the ORM, which a loop's thread may not
+        call_outside_event_loop(setup)
+    else:
+        setup()
 
 
 def setup() -> bool:
@@ -34,6 +98,7 @@ def setup() -> bool:
     else:
         standalone = os.environ["DJANGO_SETTINGS_MODULE"] == STANDALONE_SETTINGS
     if not apps.ready:
+        _import_settings(os.environ["DJANGO_SETTINGS_MODULE"])
         django.setup()
     if standalone:
         from ..conf import mlops_settings
