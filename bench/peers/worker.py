@@ -22,10 +22,21 @@ from importlib import metadata
 
 from .dags import make_dag, nap, noop
 
-FRAMEWORKS = ("ours", "ours-recorded", "dask", "kedro", "hamilton", "prefect")
+FRAMEWORKS = (
+    "ours",
+    "ours-recorded",
+    "ours-recorded-pg",
+    "ours-cached",
+    "dask",
+    "kedro",
+    "hamilton",
+    "prefect",
+)
 DISTRIBUTIONS = {
     "ours": "django-mlops",
     "ours-recorded": "django-mlops",
+    "ours-recorded-pg": "django-mlops",
+    "ours-cached": "django-mlops",
     "dask": "dask",
     "kedro": "kedro",
     "hamilton": "sf-hamilton",
@@ -45,9 +56,15 @@ def _prepare(framework: str, scratch: str) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true")
         os.environ.pop("PREFECT_API_URL", None)
-    if framework == "ours-recorded":
+    if framework in ("ours-recorded", "ours-recorded-pg", "ours-cached"):
         os.environ["MLOPS_HOME"] = os.path.join(scratch, "mlops")
         os.environ["DJANGO_SETTINGS_MODULE"] = "django_mlops.standalone.settings"
+        if framework == "ours-recorded-pg":
+            # A database of this process's own on the local server, dropped at exit.
+            os.environ["DJANGO_SETTINGS_MODULE"] = "peers.pg_settings"
+            from .pg_settings import create_database
+
+            create_database()
         import django
         from django.core.management import call_command
 
@@ -59,8 +76,9 @@ def _builder(framework: str, workers: int) -> Callable[..., Callable[[], object]
     if framework.startswith("ours"):
         from . import ours
 
-        record = framework == "ours-recorded"
-        return lambda dag, func: ours.build(dag, func, workers, record=record)
+        record = framework != "ours"
+        cached = framework == "ours-cached"
+        return lambda dag, func: ours.build(dag, func, workers, record=record, cached=cached)
     module = importlib.import_module(f".{framework}_peer", __package__)
     return lambda dag, func: module.build(dag, func, workers)
 

@@ -171,6 +171,8 @@ class NodeColumns:
     # The first output's name as a JSON string ('' for none): records name outputs.
     # One output, returned as is (not a tuple to unpack): the common case.
     single_output: list[bool]
+    # The first output's name ("" for none).
+    first_output: list[str]
     # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
     reading: list[int]
 
@@ -260,6 +262,7 @@ class Pipeline:
                         retries=[n.retries for n in nodes],
                         cacheable=[n.cache for n in nodes],
                         single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
+                        first_output=[n.outputs[0] if n.outputs else "" for n in nodes],
                         reading=[n.id for n in nodes if n.reads],
                     )
         return columns

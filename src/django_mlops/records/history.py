@@ -63,27 +63,50 @@ class RunHistory:
             )
         by_task: dict[int, dict[str, int]] = {}
         key_of: dict[int, str] = {}
+        newest: dict[tuple[str, str | None], int] = {}  # (key, dataset) -> newest task id
         for key, task_id, dataset, artifact_id in rows:
             outputs = by_task.setdefault(task_id, {})
             if dataset is not None and artifact_id is not None:
                 outputs[dataset] = artifact_id
             key_of[task_id] = key
-        # Per key, its producers newest first: a node takes the newest one that has
-        # every output it declares (the same code may have run under other names).
-        producers: dict[str, list[int]] = {}
-        for task_id in sorted(by_task, reverse=True):
-            producers.setdefault(key_of[task_id], []).append(task_id)
+            for slot in ((key, dataset), (key, None)):
+                if newest.get(slot, -1) < task_id:
+                    newest[slot] = task_id
+        # A node reuses the newest task of its key that has every output it declares
+        # (the same code may have run under other output names). A key counts as
+        # stored only if every node with that key finds one.
         found: set[str] = set()
+        missing: set[str] = set()
         for node, key in zip(self.pipeline.nodes, keys, strict=True):
-            for task_id in producers.get(key, ()):
-                outputs = by_task[task_id]
-                if all(d in outputs for d in node.outputs):
-                    self.producers[(key, node.outputs)] = task_id
-                    for dataset in node.outputs:
-                        self.stored_outputs[(key, dataset)] = outputs[dataset]
-                    found.add(key)
-                    break
-        return found
+            if not key:
+                continue
+            producer = self._producer(key, node.outputs, newest, by_task, key_of)
+            if producer is None:
+                missing.add(key)
+                continue
+            self.producers[(key, node.outputs)] = producer
+            for dataset in node.outputs:
+                self.stored_outputs[(key, dataset)] = by_task[producer][dataset]
+            found.add(key)
+        return found - missing
+
+    @staticmethod
+    def _producer(
+        key: str,
+        outputs: tuple[str, ...],
+        newest: dict[tuple[str, str | None], int],
+        by_task: dict[int, dict[str, int]],
+        key_of: dict[int, str],
+    ) -> int | None:
+        """The newest succeeded task of ``key`` with all of ``outputs``, or None."""
+        task_id = newest.get((key, outputs[0] if outputs else None))
+        if task_id is None:
+            return None
+        if all(d in by_task[task_id] for d in outputs):
+            return task_id
+        # Rare: several outputs, the newest task with the first one lacks another.
+        candidates = sorted((t for t, k in key_of.items() if k == key), reverse=True)
+        return next((t for t in candidates if all(d in by_task[t] for d in outputs)), None)
 
     def note_plan(self, plan: RunPlan) -> None:
         """Remember which producer each reused node of ``plan`` takes its outputs from."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -99,7 +99,9 @@ class TaskRow:
     outputs: Sequence[tuple[str, Serialized]] = ()
     reason: str | None = None
     detail: str | None = None
-    failures: list[FailedAttempt] = field(default_factory=list)
+    # Made only for a node that failed an attempt: 10k empty lists kept until the
+    # flush would only give the garbage collector more to walk.
+    failures: list[FailedAttempt] | None = None
 
     def values(self) -> list[Any]:
         """The ``TASK_COLUMNS`` values."""
@@ -148,6 +150,8 @@ def row_from_outcome(
         row.error = row.traceback = ""
     else:
         row.error, row.traceback = error_line(message), outcome.traceback
+        if row.failures is None:
+            row.failures = []
         row.failures.append(
             FailedAttempt(
                 outcome.attempt,

@@ -264,7 +264,7 @@ class RecordWriter:
             if row.state in _FINAL:
                 del self.rows[node_id]
             else:
-                row.failures, row.outputs = [], ()
+                row.failures, row.outputs = None, ()
         self._dirty.clear()
         self._metrics, self._params, self._logged = [], {}, []
 
@@ -332,7 +332,7 @@ class RecordWriter:
                     f.error,
                     f.traceback,
                 ]
-                for f in row.failures
+                for f in row.failures or ()
             ]
         if first:
             outputs += self._reused_output_rows()

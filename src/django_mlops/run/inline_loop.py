@@ -97,12 +97,12 @@ def _run_batches(
         unreported.clear()
         if not ready:
             break  # nothing runs between batches here: no ready node means all are final
-        for position, node_id in enumerate(ready):
+        for node_id in ready:
             node = nodes[node_id]
             if record and monotonic() >= next_flush:
                 ex.flush_records()
                 if ex.cancelled:
-                    _not_started(ex, ready[position:])
+                    _not_started(ex, ready[ready.index(node_id) :])
                     return
                 next_flush = monotonic() + flush_seconds
             if node.timeout is not None:
@@ -163,7 +163,7 @@ def _run_batches(
                 )
                 continue
             except BaseException:
-                _interrupted(ex, node_id, attempt, ready[position + 1 :])
+                _interrupted(ex, node_id, attempt, ready[ready.index(node_id) + 1 :])
                 raise
             if record:
                 outcome = _outcome(

@@ -109,6 +109,9 @@ class Execution:
             [f or _concept_step for f in funcs] if None in funcs else cast(Any, funcs)
         )
         self.single = columns.single_output
+        self.first_output = columns.first_output
+        # Nothing to record and nobody to tell: successes take the shortest path.
+        self.lean = recorder is None and on_event is None
         #: Successes not yet told to the scheduler (the inline loop reports them a
         #: batch at a time); ``None``: each success is reported at once.
         self.unreported: list[int] | None = None
@@ -215,9 +218,24 @@ class Execution:
 
         ``outcome`` describes the attempt; only an unrecorded run may pass None.
         """
+        if self.lean and self.single[node_id]:
+            # Unrecorded, no progress display, one output: the whole overhead of a
+            # no-op node in memory, so kept to a few steps.
+            self.values[self.first_output[node_id]] = value
+            unreported = self.unreported
+            if unreported is None:
+                self.scheduler.succeed(node_id)
+            else:
+                unreported.append(node_id)
+            self.states[node_id] = "succeeded"
+            self.done += 1
+            if outcome is not None and outcome.events:
+                self.keep_events(outcome.events)
+            if self.running:
+                self.running.pop(node_id, None)
+            return
         recorder = self.recorder
         if recorder is None and self.single[node_id]:
-            # The unrecorded common case (one output), kept to a few steps.
             self.values[self.nodes[node_id].outputs[0]] = value
         else:
             node = self.nodes[node_id]
