@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from typing import Any
 
 from django.contrib import admin
@@ -30,12 +32,16 @@ class InUseFilter(admin.SimpleListFilter):
         return [("yes", "yes"), ("no", "no")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        """Filter on the existence of a task output or logged artifact pointing at it."""
+        """Filter on the existence of any row pointing at it (task outputs, logged artifacts,
+        and whatever model comes to reference artifacts later)."""
         if self.value() not in ("yes", "no"):
             return queryset
-        used = Exists(TaskOutput.objects.filter(artifact=OuterRef("pk"))) | Exists(
-            LoggedArtifact.objects.filter(artifact=OuterRef("pk"))
-        )
+        references = [
+            Exists(rel.related_model._base_manager.filter(**{rel.field.name: OuterRef("pk")}))
+            for rel in Artifact._meta.related_objects
+            if not rel.many_to_many and isinstance(rel.related_model, type)
+        ]
+        used = functools.reduce(operator.or_, references)
         return queryset.filter(used if self.value() == "yes" else ~used)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.safestring import SafeString
@@ -106,26 +107,27 @@ class RunAdmin(RecordAdmin):
     @admin.display(description="latest metrics")
     def latest_metrics(self, obj: Run) -> SafeString:
         """Each metric's latest value (as ``Run.metrics`` has it) and how many values it has."""
-        latest = (
-            Metric.objects.filter(run=OuterRef("run"), key=OuterRef("key"))
-            .order_by("-timestamp", "-id")
-            .values("value")[:1]
+        keys = obj.metric_records.order_by("key").values("key").annotate(n=Count("id"))
+        rows, total = self.bounded(keys.values_list("key", "n"))
+        # One pass over the run's metrics, numbered per key from the latest: a
+        # correlated "latest value" subquery per row took 15 s for 10,000 values.
+        newest_first = Window(
+            RowNumber(), partition_by=[F("key")], order_by=[F("timestamp").desc(), F("id").desc()]
         )
-        keys = (
-            obj.metric_records.order_by("key")
-            .values("key")
-            .annotate(n=Count("id"), latest=Subquery(latest))
-            .values_list("key", "latest", "n")
+        latest = dict(
+            obj.metric_records.filter(key__in=[key for key, _ in rows])
+            .annotate(rank=newest_first)
+            .filter(rank=1)
+            .values_list("key", "value")
         )
-        rows, total = self.bounded(keys)
         url = self.changelist_url(Metric, run__id__exact=obj.pk)
         cells = [
             [
                 Cell(key, self.changelist_url(Metric, run__id__exact=obj.pk, key__exact=key)),
-                Cell(value),
+                Cell(latest.get(key, "")),
                 Cell(f"{n:,}"),
             ]
-            for key, value, n in rows
+            for key, n in rows
         ]
         return bounded_table(["metric", "latest value", "values"], cells, total, url, "metrics")
 
