@@ -406,12 +406,13 @@ class RecordWriter:
     def finish(self, states: Sequence[str], status: str, error: str = "") -> None:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         self.settle(states)
-        if self.storage_error:
-            status, error = "failed", error or self.storage_error
         # The last rows and the run's status in one transaction: no reader sees a
         # finished run whose tasks are not all written.
         with transaction.atomic(using=self.using):
             self.flush(final=True)
+            # Checked after the last flush: it may be the one that could not store outputs.
+            if self.storage_error:
+                status, error = "failed", error or self.storage_error
             self._save_status(states, status, error)
 
     def settle(self, states: Sequence[str]) -> None:

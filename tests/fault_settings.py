@@ -1,0 +1,30 @@
+"""Django settings for the processes the fault tests start (``DJANGO_SETTINGS_MODULE``).
+
+The standalone settings, with what a test needs to control from the environment:
+``MLOPS_TEST_PROCESS_DB`` is ``sqlite`` (a file in ``MLOPS_HOME``) or the name of a
+PostgreSQL database (the test process's own test database), ``MLOPS_TEST_BUSY_TIMEOUT``
+is SQLite's busy timeout in seconds, and ``MLOPS_TEST_MLOPS`` is JSON merged over ``MLOPS``.
+"""
+
+import json
+import os
+
+from django_mlops.standalone.settings import *  # noqa: F403
+from django_mlops.standalone.settings import DATABASES, MLOPS, MLOPS_HOME
+
+_DB = os.environ.get("MLOPS_TEST_PROCESS_DB", "sqlite")
+if _DB == "sqlite":
+    DATABASES["default"]["OPTIONS"]["timeout"] = float(
+        os.environ.get("MLOPS_TEST_BUSY_TIMEOUT", "30")
+    )
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("MLOPS_TEST_PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("MLOPS_TEST_PGPORT", "5432"),
+            "NAME": _DB,
+            "USER": "postgres",
+        }
+    }
+MLOPS = {**MLOPS, "HOME": str(MLOPS_HOME), **json.loads(os.environ.get("MLOPS_TEST_MLOPS", "{}"))}
