@@ -9,8 +9,12 @@ is SQLite's busy timeout in seconds, and ``MLOPS_TEST_MLOPS`` is JSON merged ove
 import json
 import os
 
-from django_mlops.standalone.settings import *  # noqa: F403
-from django_mlops.standalone.settings import DATABASES, MLOPS, MLOPS_HOME
+from django_mlops.standalone import settings as _standalone
+
+# The standalone module declares an empty __all__: take its settings by name.
+globals().update({k: v for k, v in vars(_standalone).items() if k.isupper()})
+DATABASES = _standalone.DATABASES
+MLOPS_HOME = _standalone.MLOPS_HOME
 
 _DB = os.environ.get("MLOPS_TEST_PROCESS_DB", "sqlite")
 if _DB == "sqlite":
@@ -27,4 +31,4 @@ else:
             "USER": "postgres",
         }
     }
-MLOPS = {**MLOPS, "HOME": str(MLOPS_HOME), **json.loads(os.environ.get("MLOPS_TEST_MLOPS", "{}"))}
+MLOPS = {**_standalone.MLOPS, "HOME": str(MLOPS_HOME), **json.loads(os.environ.get("MLOPS_TEST_MLOPS", "{}"))}

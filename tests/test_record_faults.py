@@ -254,3 +254,153 @@ def test_the_default_executor_may_be_one_named_in_settings() -> None:
     assert run.status == "succeeded", run.error
     assert run.executor == "mine"
     assert CountingExecutor.submitted == ["small", "evaluate"]
+
+
+# Processes ------------------------------------------------------------------------------
+
+# Short liveness settings so a killed runner is noticed in a test's time.
+LIVENESS = {"HEARTBEAT_SECONDS": 0.2, "RUN_STALE_SECONDS": 2.0, "RECORD_FLUSH_SECONDS": 0.1}
+
+
+@pytest.fixture
+def process_db(request: pytest.FixtureRequest) -> str:
+    """The database the test's processes use: a SQLite file of their own, or the test's PostgreSQL."""
+    if not POSTGRES:
+        return "sqlite"
+    request.getfixturevalue("transactional_db")  # the processes must see committed rows
+    return str(connection.settings_dict["NAME"])
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, process_db: str) -> Iterator[Workspace]:
+    """A workspace with the short liveness settings; its processes are killed at the end."""
+    space = Workspace(tmp_path / "ws", process_db, LIVENESS)
+    try:
+        yield space
+    finally:
+        space.close()
+
+
+KILLABLE = '''
+import os, signal, time
+from pathlib import Path
+from django_mlops import Pipeline
+
+p = Pipeline("faults_killable", params={"how": "sleep"})
+
+@p.node(outputs="first")
+def first():
+    time.sleep(0.3)  # past RECORD_FLUSH_SECONDS: flushed before "second" starts
+    return 1
+
+@p.node(inputs=["first", "params:how"], outputs="second")
+def second(first, how):
+    Path("second-started").touch()
+    if how == "exit":
+        os._exit(1)
+    time.sleep(30)
+    return 2
+
+@p.node(inputs=["second"], outputs="third")
+def third(second):
+    return 3
+'''
+
+
+def _wait_for_file(path: Path, started: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert started.process.poll() is None, started.output()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def _start_killable(workspace: Workspace, how: str, executor: str = "inline") -> tuple[Any, int]:
+    workspace.write("killable.py", KILLABLE)
+    started = workspace.start(
+        "run", "killable.py:faults_killable", "-p", f"how={how}", "-e", executor, "--no-cache"
+    )
+    number = int(started.wait_for(r"^run (\d+) started").group(1))
+    _wait_for_file(workspace.folder / "second-started", started) if how != "exit" else None
+    return started, number
+
+
+def _stopped_line(error: str) -> None:
+    assert re.fullmatch(r"its runner stopped answering at \d\d:\d\d:\d\d", error), error
+
+
+@pytest.mark.parametrize("how", ["sigkill", "exit"])
+def test_a_killed_run_is_shown_failed_by_runs_and_status(workspace: Workspace, how: str) -> None:
+    started, number = _start_killable(workspace, "exit" if how == "exit" else "sleep")
+    if how == "sigkill":
+        started.process.send_signal(signal.SIGKILL)
+    code = started.finish()
+    assert code == (-signal.SIGKILL if how == "sigkill" else 1), started.output()
+    listing = workspace.mlops("runs")
+    assert listing.returncode == 0, listing.stderr
+    assert re.search(rf"^{number}\s+faults_killable\s+failed\s", listing.stdout, re.M), listing.stdout
+    status = workspace.mlops("status", str(number))
+    assert f"Run {number} of faults_killable: failed" in status.stdout
+    found = re.search(r"error: (.*)$", status.stdout, re.M)
+    assert found, status.stdout
+    _stopped_line(found.group(1))
+    record = workspace.record(number)
+    assert record["status"] == "failed"
+    assert not {t["state"] for t in record["tasks"].values()} & {"running", "pending", "ready"}
+    tasks = record["tasks"]
+    assert tasks["first"]["state"] == "succeeded" and tasks["first"]["outputs"].keys() == {"first"}
+    # The inline loop flushes between nodes, before "second" is marked running: the
+    # records last saw it ready, so it ends not started (the reason says why).
+    second = tasks["second"]
+    assert second["state"] in {"failed", "not_started"}
+    _stopped_line(second["error"] or second["reason_detail"])
+    assert tasks["third"]["state"] == "not_started"
+
+
+def test_cancel_of_a_killed_run_takes_effect_at_once(workspace: Workspace) -> None:
+    started, number = _start_killable(workspace, "sleep")
+    started.process.send_signal(signal.SIGKILL)
+    started.finish()
+    cancel = workspace.mlops("cancel", str(number))
+    assert cancel.returncode == 0, cancel.stderr
+    assert re.fullmatch(
+        rf"Run {number} cancelled \(its runner stopped answering at \d\d:\d\d:\d\d\)\.\n",
+        cancel.stdout,
+    ), cancel.stdout
+    assert workspace.record(number)["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("executor", ["inline", "threads"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_cancel_the_run_and_keep_finished_work(
+    workspace: Workspace, signum: int, executor: str
+) -> None:
+    started, number = _start_killable(workspace, "sleep", executor)
+    started.process.send_signal(signum)
+    code = started.finish()
+    assert code == 130, started.output()
+    assert "Traceback" not in started.output()
+    record = workspace.record(number)
+    assert record["status"] == "cancelled", record
+    assert record["error"] == f"stopped by {signal.Signals(signum).name}"
+    tasks = record["tasks"]
+    first = tasks["first"]
+    assert first["state"] == "succeeded" and first["attempts"] == 1
+    assert first["outputs"].keys() == {"first"} and first["duration"] is not None
+    assert tasks["second"]["state"] == "cancelled"
+    assert tasks["third"]["state"] in {"cancelled", "not_started"}
+
+
+def test_the_heartbeat_is_renewed_while_a_long_node_runs(workspace: Workspace) -> None:
+    started, number = _start_killable(workspace, "sleep")
+    before = workspace.record(number)
+    time.sleep(1.5)  # well past RUN_STALE_SECONDS - the record call's own time
+    listing = workspace.mlops("runs")  # would settle the run if its heartbeat were old
+    after = workspace.record(number)
+    assert re.search(rf"^{number}\s+faults_killable\s+running\s", listing.stdout, re.M)
+    assert after["status"] == "running" and before["status"] == "running"
+    beat_before = dt.datetime.fromisoformat(before["heartbeat_at"])
+    beat_after = dt.datetime.fromisoformat(after["heartbeat_at"])
+    assert beat_after - beat_before >= dt.timedelta(seconds=1)
+    assert timezone.now() - beat_after < dt.timedelta(seconds=LIVENESS["RUN_STALE_SECONDS"])
+    started.kill()
