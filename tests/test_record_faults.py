@@ -404,3 +404,92 @@ def test_the_heartbeat_is_renewed_while_a_long_node_runs(workspace: Workspace) -
     assert beat_after - beat_before >= dt.timedelta(seconds=1)
     assert timezone.now() - beat_after < dt.timedelta(seconds=LIVENESS["RUN_STALE_SECONDS"])
     started.kill()
+
+
+@pytest.mark.django_db
+def test_a_run_of_another_host_with_an_old_heartbeat_is_settled_failed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = timezone.now()
+    old = now - dt.timedelta(seconds=120)
+
+    def remote_run(heartbeat: dt.datetime) -> Run:
+        # Another machine: its pid means nothing here, only the heartbeat's age counts.
+        run = Run.objects.create(
+            pipeline="faults_remote", status="running", host="elsewhere", pid=os.getpid(),
+            started_at=heartbeat, heartbeat_at=heartbeat,
+        )
+        TaskRun.objects.create(run=run, node="train", state="running", attempts=1)
+        TaskRun.objects.create(run=run, node="score", state="pending")
+        return run
+
+    stale, fresh = remote_run(old), remote_run(now)
+    with override_settings(MLOPS=_mlops(RUN_STALE_SECONDS=300)):
+        call_command("mlops", "runs")
+    assert set(Run.objects.values_list("status", flat=True)) == {"running"}
+    with override_settings(MLOPS=_mlops(RUN_STALE_SECONDS=60)):
+        capsys.readouterr()
+        call_command("mlops", "runs")
+        listing = capsys.readouterr().out
+        call_command("mlops", "status", str(stale.pk))
+        status = capsys.readouterr().out
+    assert re.search(rf"^{stale.pk}\s+faults_remote\s+failed\s", listing, re.M), listing
+    assert re.search(rf"^{fresh.pk}\s+faults_remote\s+running\s", listing, re.M), listing
+    expected = f"its runner stopped answering at {timezone.localtime(old):%H:%M:%S}"
+    assert f"error: {expected}" in status
+    stale.refresh_from_db()
+    assert stale.status == "failed" and stale.error == expected
+    tasks = _tasks(stale)
+    assert (tasks["train"].state, tasks["train"].error) == ("failed", expected)
+    assert (tasks["score"].state, tasks["score"].reason_detail) == ("not_started", expected)
+
+
+# 3. "database is locked": rows stay buffered and are written once the lock is gone -----
+
+LOCKED = '''
+import time
+from pathlib import Path
+from django_mlops import Pipeline
+
+p = Pipeline("faults_locked")
+
+@p.node(outputs="x0")
+def wait_for_lock():
+    Path("ready").touch()
+    while not Path("locked").exists():
+        time.sleep(0.01)
+    return 0
+'''
+LOCKED_STEP = '''
+@p.node(inputs=["x{i}"], outputs="x{j}", name="step{j}")
+def step{j}(x):
+    time.sleep(0.2)  # several flushes fail while the lock is held
+    return x + 1
+'''
+
+
+@pytest.mark.skipif(POSTGRES, reason="SQLite's write lock")
+@pytest.mark.parametrize("executor", ["inline", "threads"])
+def test_rows_survive_a_locked_database(tmp_path: Path, executor: str) -> None:
+    # A busy timeout far shorter than the lock is held: writes fail with "database is locked".
+    space = Workspace(tmp_path / "ws", "sqlite", LIVENESS, busy_timeout=0.2)
+    try:
+        steps = "".join(LOCKED_STEP.format(i=i, j=i + 1) for i in range(4))
+        space.write("locked.py", LOCKED + steps)
+        run = space.start("run", "locked.py:faults_locked", "-e", executor, "--no-cache")
+        _wait_for_file(space.folder / "ready", run)
+        lock = space.start_lock(2.5)
+        lock.wait_for("^locked")
+        (space.folder / "locked").touch()
+        assert run.finish() == 0, run.output()
+        assert "released" in "".join(lock.lines)  # the run ended only after the lock was gone
+        number = int(run.wait_for(r"^run (\d+) started").group(1))
+        record = space.record(number)
+    finally:
+        space.close()
+    assert record["status"] == "succeeded", record
+    for node in ["wait_for_lock", "step1", "step2", "step3", "step4"]:
+        task = record["tasks"][node]
+        assert task["state"] == "succeeded" and task["attempts"] == 1, (node, task)
+        assert task["started_at"] and task["finished_at"] and task["duration"] is not None
+        assert len(task["outputs"]) == 1, (node, task)
