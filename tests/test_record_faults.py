@@ -493,3 +493,94 @@ def test_rows_survive_a_locked_database(tmp_path: Path, executor: str) -> None:
         assert task["state"] == "succeeded" and task["attempts"] == 1, (node, task)
         assert task["started_at"] and task["finished_at"] and task["duration"] is not None
         assert len(task["outputs"]) == 1, (node, task)
+
+
+# 7. retry and reproduce load the pipeline from where the run came from ------------------
+
+SAME_NAME = '''
+from pathlib import Path
+from django_mlops import Pipeline
+
+p = Pipeline("faults_same_name")
+
+@p.node(outputs="out", name="{node}")
+def make():
+    with open(Path(__file__).parent.parent / "ran.txt", "a") as handle:
+        handle.write("{node}\\n")
+    return "{node}"
+'''
+
+
+def _nodes_of(status: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^  (only_[ab])\s", status, re.M)}
+
+
+def test_retry_and_reproduce_run_the_pipeline_of_the_runs_own_file(workspace: Workspace) -> None:
+    a = workspace.write("a/p.py", SAME_NAME.format(node="only_a"))
+    workspace.write("b/p.py", SAME_NAME.format(node="only_b"))
+    first = workspace.mlops("run", "p.py:faults_same_name", cwd=a.parent)
+    assert first.returncode == 0, first.stderr
+    number = int(re.search(r"^Run (\d+) of", first.stdout, re.M).group(1))  # type: ignore[union-attr]
+    other = workspace.mlops("run", "p.py:faults_same_name", cwd=workspace.folder / "b")
+    assert other.returncode == 0, other.stderr
+    ran = workspace.folder / "ran.txt"
+    assert ran.read_text().split() == ["only_a", "only_b"]
+
+    retry = workspace.mlops("retry", str(number), cwd=workspace.folder / "b")
+    assert retry.returncode == 0, retry.stderr
+    retried = int(re.search(r"^Run (\d+) of", retry.stdout, re.M).group(1))  # type: ignore[union-attr]
+    assert _nodes_of(workspace.mlops("status", str(retried)).stdout) == {"only_a"}
+    reproduce = workspace.mlops("reproduce", str(number), cwd=workspace.folder / "b")
+    assert reproduce.returncode == 0, reproduce.stdout + reproduce.stderr
+    assert "all 1 identical" in reproduce.stdout
+    assert ran.read_text().split() == ["only_a", "only_b", "only_a"]  # executed a/p.py again
+
+    a.unlink()
+    for command in ("retry", "reproduce"):
+        gone = workspace.mlops(command, str(number), cwd=workspace.folder / "b")
+        assert gone.returncode != 0
+        lines = gone.stderr.strip().splitlines()
+        assert len(lines) == 1, gone.stderr
+        assert f"run {number}'s pipeline came from {a.resolve()}:faults_same_name, which cannot be loaded now" in lines[0]
+    assert ran.read_text().split() == ["only_a", "only_b", "only_a"]
+
+
+METRICS = '''
+from django_mlops import Pipeline, log_metric
+
+p = Pipeline("faults_status_metrics")
+
+@p.node(outputs="score")
+def score():
+    log_metric("accuracy", 0.875)
+    return 1
+'''
+
+
+def test_status_of_a_cached_run_shows_its_metrics(workspace: Workspace) -> None:
+    workspace.write("m.py", METRICS)
+    for _ in range(2):
+        done = workspace.mlops("run", "m.py:faults_status_metrics")
+        assert done.returncode == 0, done.stderr
+    number = int(re.search(r"^Run (\d+) of", done.stdout, re.M).group(1))  # type: ignore[union-attr]
+    status = workspace.mlops("status", str(number)).stdout
+    assert re.search(r"^  score\s+cached\s", status, re.M), status
+    assert re.search(r"^Metrics:\n  KEY\s+VALUE\n  accuracy\s+0\.875$", status, re.M), status
+
+
+def test_the_cli_runs_an_executor_named_in_settings(tmp_path: Path, process_db: str) -> None:
+    space = Workspace(tmp_path / "ws", process_db, {**MINE, "DEFAULT_EXECUTOR": "mine"})
+    try:
+        space.write("m.py", METRICS)
+        submitted = tmp_path / "submitted.txt"
+        log = {"MLOPS_TEST_SUBMIT_LOG": str(submitted)}
+        check = space._python("-m", "django", "check")
+        assert check.returncode == 0 and "no issues" in check.stdout, check.stderr
+        for args in (["-e", "mine"], []):
+            run = space.start("run", "m.py:faults_status_metrics", "--no-cache", *args, **log)
+            assert run.finish() == 0, run.output()
+            number = int(run.wait_for(r"^run (\d+) started").group(1))
+            assert space.record(number)["executor"] == "mine"
+        assert submitted.read_text().split() == ["score", "score"]
+    finally:
+        space.close()
