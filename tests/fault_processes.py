@@ -157,9 +157,11 @@ class Workspace:
         """``mlops ARGS`` in ``cwd`` (default: the workspace), to the end; never raises."""
         return self._python("-m", "django_mlops.cli", *args, cwd=cwd)
 
-    def start(self, *args: str, cwd: Path | None = None, **env: str) -> Started:
-        """Start ``mlops ARGS`` in the background (killed by :meth:`close`)."""
-        return self._start(["-m", "django_mlops.cli", *args], cwd, env)
+    def start(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> Started:
+        """Start ``mlops ARGS`` in the background, ``env`` added (killed by :meth:`close`)."""
+        return self._start(["-m", "django_mlops.cli", *args], cwd, env or {})
 
     def start_lock(self, seconds: float) -> Started:
         """Start a process that holds SQLite's write lock on the database for ``seconds``."""

@@ -31,4 +31,8 @@ else:
             "USER": "postgres",
         }
     }
-MLOPS = {**_standalone.MLOPS, "HOME": str(MLOPS_HOME), **json.loads(os.environ.get("MLOPS_TEST_MLOPS", "{}"))}
+MLOPS = {
+    **_standalone.MLOPS,
+    "HOME": str(MLOPS_HOME),
+    **json.loads(os.environ.get("MLOPS_TEST_MLOPS", "{}")),
+}

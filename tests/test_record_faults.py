@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import re
 import signal
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +115,10 @@ def test_a_storage_failure_fails_the_run_and_keeps_what_finished(
         run = disk_pipeline().run(executor=executor, params={"pause": pause}, no_cache=True)
     run.refresh_from_db()
     assert run.status == "failed"
-    assert run.error == "could not store the outputs of 'big': OSError: [Errno 28] No space left on device"
+    assert (
+        run.error
+        == "could not store the outputs of 'big': OSError: [Errno 28] No space left on device"
+    )
     tasks = _tasks(run)
     _assert_recorded_success(tasks["small"], {"a"})
     _assert_recorded_success(tasks["slow_small"], {"a2"})
@@ -264,7 +266,7 @@ LIVENESS = {"HEARTBEAT_SECONDS": 0.2, "RUN_STALE_SECONDS": 2.0, "RECORD_FLUSH_SE
 
 @pytest.fixture
 def process_db(request: pytest.FixtureRequest) -> str:
-    """The database the test's processes use: a SQLite file of their own, or the test's PostgreSQL."""
+    """The database of the test's processes: a SQLite file of their own, or the test PostgreSQL."""
     if not POSTGRES:
         return "sqlite"
     request.getfixturevalue("transactional_db")  # the processes must see committed rows
@@ -281,7 +283,7 @@ def workspace(tmp_path: Path, process_db: str) -> Iterator[Workspace]:
         space.close()
 
 
-KILLABLE = '''
+KILLABLE = """
 import os, signal, time
 from pathlib import Path
 from django_mlops import Pipeline
@@ -304,7 +306,7 @@ def second(first, how):
 @p.node(inputs=["second"], outputs="third")
 def third(second):
     return 3
-'''
+"""
 
 
 def _wait_for_file(path: Path, started: Any, timeout: float = 60) -> None:
@@ -338,7 +340,9 @@ def test_a_killed_run_is_shown_failed_by_runs_and_status(workspace: Workspace, h
     assert code == (-signal.SIGKILL if how == "sigkill" else 1), started.output()
     listing = workspace.mlops("runs")
     assert listing.returncode == 0, listing.stderr
-    assert re.search(rf"^{number}\s+faults_killable\s+failed\s", listing.stdout, re.M), listing.stdout
+    assert re.search(rf"^{number}\s+faults_killable\s+failed\s", listing.stdout, re.M), (
+        listing.stdout
+    )
     status = workspace.mlops("status", str(number))
     assert f"Run {number} of faults_killable: failed" in status.stdout
     found = re.search(r"error: (.*)$", status.stdout, re.M)
@@ -416,8 +420,12 @@ def test_a_run_of_another_host_with_an_old_heartbeat_is_settled_failed(
     def remote_run(heartbeat: dt.datetime) -> Run:
         # Another machine: its pid means nothing here, only the heartbeat's age counts.
         run = Run.objects.create(
-            pipeline="faults_remote", status="running", host="elsewhere", pid=os.getpid(),
-            started_at=heartbeat, heartbeat_at=heartbeat,
+            pipeline="faults_remote",
+            status="running",
+            host="elsewhere",
+            pid=os.getpid(),
+            started_at=heartbeat,
+            heartbeat_at=heartbeat,
         )
         TaskRun.objects.create(run=run, node="train", state="running", attempts=1)
         TaskRun.objects.create(run=run, node="score", state="pending")
@@ -446,7 +454,7 @@ def test_a_run_of_another_host_with_an_old_heartbeat_is_settled_failed(
 
 # 3. "database is locked": rows stay buffered and are written once the lock is gone -----
 
-LOCKED = '''
+LOCKED = """
 import time
 from pathlib import Path
 from django_mlops import Pipeline
@@ -459,13 +467,13 @@ def wait_for_lock():
     while not Path("locked").exists():
         time.sleep(0.01)
     return 0
-'''
-LOCKED_STEP = '''
+"""
+LOCKED_STEP = """
 @p.node(inputs=["x{i}"], outputs="x{j}", name="step{j}")
 def step{j}(x):
     time.sleep(0.2)  # several flushes fail while the lock is held
     return x + 1
-'''
+"""
 
 
 @pytest.mark.skipif(POSTGRES, reason="SQLite's write lock")
@@ -497,7 +505,7 @@ def test_rows_survive_a_locked_database(tmp_path: Path, executor: str) -> None:
 
 # 7. retry and reproduce load the pipeline from where the run came from ------------------
 
-SAME_NAME = '''
+SAME_NAME = """
 from pathlib import Path
 from django_mlops import Pipeline
 
@@ -508,7 +516,7 @@ def make():
     with open(Path(__file__).parent.parent / "ran.txt", "a") as handle:
         handle.write("{node}\\n")
     return "{node}"
-'''
+"""
 
 
 def _nodes_of(status: str) -> set[str]:
@@ -541,11 +549,12 @@ def test_retry_and_reproduce_run_the_pipeline_of_the_runs_own_file(workspace: Wo
         assert gone.returncode != 0
         lines = gone.stderr.strip().splitlines()
         assert len(lines) == 1, gone.stderr
-        assert f"run {number}'s pipeline came from {a.resolve()}:faults_same_name, which cannot be loaded now" in lines[0]
+        source = f"{a.resolve()}:faults_same_name"
+        assert f"run {number}'s pipeline came from {source}, which cannot be loaded now" in lines[0]
     assert ran.read_text().split() == ["only_a", "only_b", "only_a"]
 
 
-METRICS = '''
+METRICS = """
 from django_mlops import Pipeline, log_metric
 
 p = Pipeline("faults_status_metrics")
@@ -554,7 +563,7 @@ p = Pipeline("faults_status_metrics")
 def score():
     log_metric("accuracy", 0.875)
     return 1
-'''
+"""
 
 
 def test_status_of_a_cached_run_shows_its_metrics(workspace: Workspace) -> None:
@@ -577,7 +586,7 @@ def test_the_cli_runs_an_executor_named_in_settings(tmp_path: Path, process_db: 
         check = space._python("-m", "django", "check")
         assert check.returncode == 0 and "no issues" in check.stdout, check.stderr
         for args in (["-e", "mine"], []):
-            run = space.start("run", "m.py:faults_status_metrics", "--no-cache", *args, **log)
+            run = space.start("run", "m.py:faults_status_metrics", "--no-cache", *args, env=log)
             assert run.finish() == 0, run.output()
             number = int(run.wait_for(r"^run (\d+) started").group(1))
             assert space.record(number)["executor"] == "mine"
