@@ -7,7 +7,7 @@ and waited for by :meth:`Workspace.close`, whatever the test did.
 
 ``python -m tests.fault_processes record RUN`` prints a run's records as JSON
 (what the assertions read), ``python -m tests.fault_processes lock DB SECONDS``
-holds SQLite's write lock on ``DB`` for ``SECONDS``.
+blocks writes to ``DB`` (a SQLite file or a PostgreSQL database) for ``SECONDS``.
 """
 
 from __future__ import annotations
@@ -164,8 +164,13 @@ class Workspace:
         return self._start(["-m", "django_mlops.cli", *args], cwd, env or {})
 
     def start_lock(self, seconds: float) -> Started:
-        """Start a process that holds SQLite's write lock on the database for ``seconds``."""
-        args = ["-m", "tests.fault_processes", "lock", str(self.sqlite_file), str(seconds)]
+        """Start a process that blocks the run's writes for ``seconds``.
+
+        On SQLite it holds the database's write lock (``BEGIN EXCLUSIVE``); on
+        PostgreSQL an EXCLUSIVE lock on the task table (reads still pass).
+        """
+        target = str(self.sqlite_file) if self.database == "sqlite" else self.database
+        args = ["-m", "tests.fault_processes", "lock", target, str(seconds)]
         return self._start(args, None, {})
 
     def _start(self, args: list[str], cwd: Path | None, env: dict[str, str]) -> Started:
@@ -236,12 +241,20 @@ def _record(run_id: int) -> dict[str, Any]:
 
 
 def _hold_lock(database: str, seconds: float) -> None:
-    # isolation_level=None: this module's BEGIN is the only transaction control.
-    connection = sqlite3.connect(database, timeout=30, isolation_level=None)
-    connection.execute("BEGIN EXCLUSIVE")
+    if database.endswith(".sqlite3"):
+        # isolation_level=None: this module's BEGIN is the only transaction control.
+        connection = sqlite3.connect(database, timeout=30, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+    else:
+        import psycopg
+
+        host = os.environ.get("MLOPS_TEST_PGHOST", "127.0.0.1")
+        port = os.environ.get("MLOPS_TEST_PGPORT", "5432")
+        connection = psycopg.connect(f"host={host} port={port} dbname={database} user=postgres")
+        connection.execute("LOCK TABLE django_mlops_taskrun IN EXCLUSIVE MODE")
     print("locked", flush=True)
     time.sleep(seconds)
-    connection.execute("COMMIT")
+    connection.commit()
     print("released", flush=True)
 
 

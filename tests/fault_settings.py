@@ -3,7 +3,8 @@
 The standalone settings, with what a test needs to control from the environment:
 ``MLOPS_TEST_PROCESS_DB`` is ``sqlite`` (a file in ``MLOPS_HOME``) or the name of a
 PostgreSQL database (the test process's own test database), ``MLOPS_TEST_BUSY_TIMEOUT``
-is SQLite's busy timeout in seconds, and ``MLOPS_TEST_MLOPS`` is JSON merged over ``MLOPS``.
+is SQLite's busy timeout (PostgreSQL's lock_timeout) in seconds, and
+``MLOPS_TEST_MLOPS`` is JSON merged over ``MLOPS``.
 """
 
 import json
@@ -31,6 +32,10 @@ else:
             "USER": "postgres",
         }
     }
+    if os.environ.get("MLOPS_TEST_BUSY_TIMEOUT"):
+        # PostgreSQL's counterpart of the busy timeout: how long a statement waits for a lock.
+        milliseconds = int(float(os.environ["MLOPS_TEST_BUSY_TIMEOUT"]) * 1000)
+        DATABASES["default"]["OPTIONS"] = {"options": f"-c lock_timeout={milliseconds}"}
 MLOPS = {
     **_standalone.MLOPS,
     "HOME": str(MLOPS_HOME),

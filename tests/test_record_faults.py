@@ -264,13 +264,19 @@ def test_the_default_executor_may_be_one_named_in_settings() -> None:
 LIVENESS = {"HEARTBEAT_SECONDS": 0.2, "RUN_STALE_SECONDS": 2.0, "RECORD_FLUSH_SECONDS": 0.1}
 
 
+#: For tests whose processes use the test database (PostgreSQL): they must see
+#: committed rows, and the test database must exist before its name is read.
+PROCESSES = pytest.mark.django_db(transaction=True)
+
+
 @pytest.fixture
-def process_db(request: pytest.FixtureRequest) -> str:
+def process_db() -> str:
     """The database of the test's processes: a SQLite file of their own, or the test PostgreSQL."""
     if not POSTGRES:
         return "sqlite"
-    request.getfixturevalue("transactional_db")  # the processes must see committed rows
-    return str(connection.settings_dict["NAME"])
+    name = str(connection.settings_dict["NAME"])
+    assert name.startswith("test_"), f"not a test database: {name}"  # never a real one
+    return name
 
 
 @pytest.fixture
@@ -331,6 +337,7 @@ def _stopped_line(error: str) -> None:
     assert re.fullmatch(r"its runner stopped answering at \d\d:\d\d:\d\d", error), error
 
 
+@PROCESSES
 @pytest.mark.parametrize("how", ["sigkill", "exit"])
 def test_a_killed_run_is_shown_failed_by_runs_and_status(workspace: Workspace, how: str) -> None:
     started, number = _start_killable(workspace, "exit" if how == "exit" else "sleep")
@@ -361,6 +368,7 @@ def test_a_killed_run_is_shown_failed_by_runs_and_status(workspace: Workspace, h
     assert tasks["third"]["state"] == "not_started"
 
 
+@PROCESSES
 def test_cancel_of_a_killed_run_takes_effect_at_once(workspace: Workspace) -> None:
     started, number = _start_killable(workspace, "sleep")
     started.process.send_signal(signal.SIGKILL)
@@ -374,6 +382,7 @@ def test_cancel_of_a_killed_run_takes_effect_at_once(workspace: Workspace) -> No
     assert workspace.record(number)["status"] == "cancelled"
 
 
+@PROCESSES
 @pytest.mark.parametrize("executor", ["inline", "threads"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_cancel_the_run_and_keep_finished_work(
@@ -395,6 +404,7 @@ def test_sigterm_and_sighup_cancel_the_run_and_keep_finished_work(
     assert tasks["third"]["state"] in {"cancelled", "not_started"}
 
 
+@PROCESSES
 def test_the_heartbeat_is_renewed_while_a_long_node_runs(workspace: Workspace) -> None:
     started, number = _start_killable(workspace, "sleep")
     before = workspace.record(number)
@@ -476,11 +486,12 @@ def step{j}(x):
 """
 
 
-@pytest.mark.skipif(POSTGRES, reason="SQLite's write lock")
+@PROCESSES
 @pytest.mark.parametrize("executor", ["inline", "threads"])
-def test_rows_survive_a_locked_database(tmp_path: Path, executor: str) -> None:
-    # A busy timeout far shorter than the lock is held: writes fail with "database is locked".
-    space = Workspace(tmp_path / "ws", "sqlite", LIVENESS, busy_timeout=0.2)
+def test_rows_survive_a_locked_database(tmp_path: Path, process_db: str, executor: str) -> None:
+    # A busy timeout far shorter than the lock is held: writes fail ("database is locked"
+    # on SQLite, "canceling statement due to lock timeout" on PostgreSQL).
+    space = Workspace(tmp_path / "ws", process_db, LIVENESS, busy_timeout=0.2)
     try:
         steps = "".join(LOCKED_STEP.format(i=i, j=i + 1) for i in range(4))
         space.write("locked.py", LOCKED + steps)
@@ -491,6 +502,7 @@ def test_rows_survive_a_locked_database(tmp_path: Path, executor: str) -> None:
         (space.folder / "locked").touch()
         assert run.finish() == 0, run.output()
         assert "released" in "".join(lock.lines)  # the run ended only after the lock was gone
+        assert "records not written yet" in run.output()  # the writes did fail meanwhile
         number = int(run.wait_for(r"^run (\d+) started").group(1))
         record = space.record(number)
     finally:
@@ -523,6 +535,7 @@ def _nodes_of(status: str) -> set[str]:
     return {m.group(1) for m in re.finditer(r"^  (only_[ab])\s", status, re.M)}
 
 
+@PROCESSES
 def test_retry_and_reproduce_run_the_pipeline_of_the_runs_own_file(workspace: Workspace) -> None:
     a = workspace.write("a/p.py", SAME_NAME.format(node="only_a"))
     workspace.write("b/p.py", SAME_NAME.format(node="only_b"))
@@ -566,6 +579,7 @@ def score():
 """
 
 
+@PROCESSES
 def test_status_of_a_cached_run_shows_its_metrics(workspace: Workspace) -> None:
     workspace.write("m.py", METRICS)
     for _ in range(2):
@@ -577,6 +591,7 @@ def test_status_of_a_cached_run_shows_its_metrics(workspace: Workspace) -> None:
     assert re.search(r"^Metrics:\n  KEY\s+VALUE\n  accuracy\s+0\.875$", status, re.M), status
 
 
+@PROCESSES
 def test_the_cli_runs_an_executor_named_in_settings(tmp_path: Path, process_db: str) -> None:
     space = Workspace(tmp_path / "ws", process_db, {**MINE, "DEFAULT_EXECUTOR": "mine"})
     try:
