@@ -217,27 +217,37 @@ class RecordWriter:
                 self._logged.append((node_id, event.key, serialize(event.value)))
 
     def cancel_requested(self) -> bool:
-        """Whether someone asked (``mlops cancel``) to stop this run."""
+        """Whether someone asked (``mlops cancel``) to stop this run.
+
+        A read that fails (SQLite locked by another process's write) answers no:
+        the next flush asks again, and the run must not die of a busy database.
+        """
         found = Run.objects.using(self.using).filter(pk=self.run_id)
-        return bool(found.values_list("cancel_requested", flat=True).first())
+        try:
+            return bool(found.values_list("cancel_requested", flat=True).first())
+        except DatabaseError as exc:
+            logger.warning("run %s: cannot read a cancel request yet (%s)", self.run_id, exc)
+            return False
 
     # Writing --------------------------------------------------------------------------
 
-    def flush(self, *, ending: Callable[[], None] | None = None) -> None:
-        """Write everything buffered; a write that fails for a passing reason is retried.
+    def flush(self, *, final: bool = False, ending: Callable[[], None] | None = None) -> None:
+        """Write everything buffered; a failed write is retried and loses nothing.
 
-        ``ending`` (the run's final status) is written in the same transaction, and
-        then a failing write is retried longer: nothing comes after it.
+        ``ending`` runs in the same transaction, after the rows (the run's status):
+        a retry repeats the whole transaction, not a part of it.
         """
         first = not self._task_ids
-        pending = self._dirty or self._metrics or self._params or self._logged
-        if not first and not pending and ending is None:
+        idle = not (self._dirty or self._metrics or self._params or self._logged)
+        if not first and idle and ending is None:
             return
-        self._store_outputs()
-        deadline = time.monotonic() + (_RETRY_AT_END if ending else _RETRY_DURING_RUN)
+        deadline = time.monotonic() + (_RETRY_AT_END if final else _RETRY_DURING_RUN)
         delay = 0.05
         while True:
             try:
+                # Before the transaction, in autocommit: an Artifact id is remembered only
+                # once its row is committed, so a rolled-back write leaves no stale id.
+                self._store_outputs()
                 with transaction.atomic(using=self.using):
                     self._write(first)
                     if ending is not None:
@@ -272,7 +282,9 @@ class RecordWriter:
         """Save the outputs of buffered rows and logged artifacts to the artifact store.
 
         All at once; when that fails, row by row, so one unstorable output fails
-        its own task (``storage_error``) and every other is still recorded.
+        its own task (``storage_error``) and every other is still recorded. A
+        database error (the Artifact rows could not be written) is not a storage
+        failure: it propagates, for ``flush`` to retry.
         """
         rows = [self.rows[i] for i in sorted(self._dirty) if self.rows[i].outputs]
         pending = [s for row in rows for _, s in row.outputs] + [s for _, _, s in self._logged]
@@ -281,11 +293,15 @@ class RecordWriter:
         try:
             self._save_artifacts(pending)
             return
+        except DatabaseError:
+            raise
         except Exception:  # storage backends raise anything; retried per row below
             logger.debug("saving %d artifacts at once failed; retrying one by one", len(pending))
         for row in rows:
             try:
                 self._save_artifacts([s for _, s in row.outputs])
+            except DatabaseError:
+                raise
             except Exception as exc:  # any storage failure fails this task only
                 name = self.pipeline.nodes[row.node_id].name
                 message = f"could not store the outputs of '{name}': {type(exc).__name__}: {exc}"
@@ -297,6 +313,8 @@ class RecordWriter:
             try:
                 self._save_artifacts([logged[2]])
                 kept.append(logged)
+            except DatabaseError:
+                raise
             except Exception as exc:  # as above
                 message = f"could not store logged artifact '{logged[1]}': {exc}"
                 self.storage_error = self.storage_error or message
@@ -447,11 +465,17 @@ class RecordWriter:
     def finish(self, states: Sequence[str], status: str, error: str = "") -> None:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         self.settle(states)
-        if self.storage_error:
-            status, error = "failed", error or self.storage_error
+
+        def save_status() -> None:
+            # Read here, after the last outputs were stored: that may have failed.
+            if self.storage_error:
+                self._save_status(states, "failed", error or self.storage_error)
+            else:
+                self._save_status(states, status, error)
+
         # The last rows and the run's status in one transaction: no reader sees a
         # finished run whose tasks are not all written.
-        self.flush(ending=lambda: self._save_status(states, status, error))
+        self.flush(final=True, ending=save_status)
 
     def settle(self, states: Sequence[str]) -> None:
         """Buffer the states the scheduler settled at the end (upstream failed, cancelled)."""

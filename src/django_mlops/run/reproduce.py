@@ -172,9 +172,9 @@ def cancel_run(run_id: int | Run) -> Run:
     from ..records.liveness import settle_stale_runs
 
     run = _load(run_id)
-    if run.status == "running":
-        settle_stale_runs(run_ids=[run.pk], status="cancelled")
+    if run.status == "running" and settle_stale_runs(run_ids=[run.pk], status="cancelled"):
         run.refresh_from_db()
+        return run  # its runner was gone: cancelled now, with the reason
     if run.status == "queued":
         type(run).objects.filter(pk=run.pk, status="queued").update(
             status="cancelled", finished_at=timezone.now()

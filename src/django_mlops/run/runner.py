@@ -47,7 +47,7 @@ def _resolve_executor(
     if executor is None or isinstance(executor, str):
         name = executor or _setting("DEFAULT_EXECUTOR", "inline")
         workers = max_workers or _setting("MAX_WORKERS", None)
-        return get_executor(name, workers), name, True
+        return get_executor(name, workers, _setting("EXECUTORS", None)), name, True
     return executor, getattr(executor, "name", type(executor).__name__), False
 
 
