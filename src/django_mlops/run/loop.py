@@ -220,41 +220,11 @@ class Execution:
         """
         if self.lean and self.single[node_id]:
             # Unrecorded, no progress display, one output: the whole overhead of a
-            # no-op node in memory, so kept to a few steps.
+            # no-op node in memory, so kept to one store.
             self.values[self.first_output[node_id]] = value
-            unreported = self.unreported
-            if unreported is None:
-                self.scheduler.succeed(node_id)
-            else:
-                unreported.append(node_id)
-            self.states[node_id] = "succeeded"
-            self.done += 1
-            if outcome is not None and outcome.events:
-                self.keep_events(outcome.events)
-            if self.running:
-                self.running.pop(node_id, None)
-            return
-        recorder = self.recorder
-        if recorder is None and self.single[node_id]:
-            self.values[self.nodes[node_id].outputs[0]] = value
-        else:
-            node = self.nodes[node_id]
-            try:
-                produced = outputs_of(node, value)
-                serialized = recorder.serialize(produced) if recorder is not None else ()
-            except Exception as exc:  # wrong arity, or an output no serializer takes
-                assert outcome is not None or recorder is None
-                failure = outcome or self.no_outcome(node_id, "")
-                failure.ok, failure.value = False, None
-                failure.error, failure.traceback = f"{type(exc).__name__}: {exc}", ""
-                self.failed(node_id, failure)
-                return
-            self.values.update(zip(node.outputs, produced, strict=True))
-            if recorder is not None:
-                assert outcome is not None, "a recorded attempt needs its outcome"
-                pairs = tuple(zip(node.outputs, serialized, strict=True))
-                recorder.task_finished(node_id, "succeeded", outcome, pairs)
-        if recorder is None and outcome is not None and outcome.events:
+        elif not self._keep_outputs(node_id, value, outcome):
+            return  # the outputs were refused: the attempt failed
+        if self.recorder is None and outcome is not None and outcome.events:
             self.keep_events(outcome.events)
         unreported = self.unreported
         if unreported is None:
@@ -268,6 +238,31 @@ class Execution:
             self.emit("task_finished", self.nodes[node_id].name, "succeeded")
         elif self.running:
             self.running.pop(node_id, None)
+
+    def _keep_outputs(self, node_id: int, value: Any, outcome: TaskOutcome | None) -> bool:
+        """Check a node's return value against its outputs, keep them, hand them to the records.
+
+        False (and the attempt recorded failed) when the value has the wrong shape or
+        an output cannot be serialized.
+        """
+        recorder = self.recorder
+        node = self.nodes[node_id]
+        try:
+            produced = outputs_of(node, value)
+            serialized = recorder.serialize(produced) if recorder is not None else ()
+        except Exception as exc:  # wrong arity, or an output no serializer takes
+            assert outcome is not None or recorder is None
+            failure = outcome or self.no_outcome(node_id, "")
+            failure.ok, failure.value = False, None
+            failure.error, failure.traceback = f"{type(exc).__name__}: {exc}", ""
+            self.failed(node_id, failure)
+            return False
+        self.values.update(zip(node.outputs, produced, strict=True))
+        if recorder is not None:
+            assert outcome is not None, "a recorded attempt needs its outcome"
+            pairs = tuple(zip(node.outputs, serialized, strict=True))
+            recorder.task_finished(node_id, "succeeded", outcome, pairs)
+        return True
 
     def failed(self, node_id: int, outcome: TaskOutcome) -> None:
         """A failed attempt; the scheduler decides between a retry and failure."""
