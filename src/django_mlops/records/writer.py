@@ -504,11 +504,13 @@ class RecordWriter:
 
 
 # What the message of a write failure that may pass says (SQLite's busy lock,
-# PostgreSQL's serialization failures, deadlocks and dropped connections).
+# PostgreSQL's lock timeouts, serialization failures, deadlocks and dropped connections).
 _PASSING = (
     "database is locked",
     "database table is locked",
     "busy",
+    "lock timeout",
+    "could not obtain lock",
     "could not serialize",
     "deadlock",
     "connection",
