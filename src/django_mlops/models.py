@@ -122,6 +122,9 @@ class Run(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
     cancel_requested = models.BooleanField(default=False)
+    priority = models.IntegerField(
+        default=0, help_text="Queued runs with a higher priority start first."
+    )
     tasks_total = models.PositiveIntegerField(default=0)
 
     class Meta:
