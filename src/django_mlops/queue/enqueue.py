@@ -9,7 +9,7 @@ from ..errors import RunError
 from ..params import validate_params
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from ..models import Run
     from ..pipeline import Pipeline
@@ -28,7 +28,7 @@ def enqueue_run(
     executor: str = "",
     no_cache: bool = False,
     priority: int = 0,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     params_from_text: bool = False,
     using: str = "default",
 ) -> Run:
