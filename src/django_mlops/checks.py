@@ -1,4 +1,4 @@
-"""System checks for the ``MLOPS`` setting (ids ``django_mlops.E001`` ... ``E012``, ``W001``).
+"""System checks (ids ``django_mlops.E001`` ... ``E012``, ``E020``, ``W001``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -201,3 +201,22 @@ def check_settings(
     messages += _check_start_method(config)
     messages += _check_storage(config.get("ARTIFACT_STORAGE"))
     return messages
+
+
+@register(Tags.templates)
+def check_website_apps(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The website's pages need django-htmx (it serves htmx) installed as an app."""
+    from django.apps import apps
+
+    if apps.is_installed("django_htmx"):
+        return []
+    return [
+        Error(
+            "django_mlops' website needs 'django_htmx' in INSTALLED_APPS.",
+            hint="Add 'django_htmx' to INSTALLED_APPS (it is installed with django-mlops): "
+            "its static files serve htmx to the pages.",
+            id="django_mlops.E020",
+        )
+    ]

@@ -1,0 +1,147 @@
+/* django-mlops: keeps a run page current with one small request per update.
+ * GET runs/<id>/live/ answers every task's state, the groups' states, progress and the
+ * open task's logs; the next request is sent a second after the answer, never in
+ * parallel, and not at all once the run is over or while the tab is hidden. */
+(function () {
+  "use strict";
+  var host = document.querySelector("[data-run-live]");
+  if (!host) return;
+  var url = host.getAttribute("data-run-live");
+  var estimate = host.getAttribute("data-estimate");
+  var expand = host.getAttribute("data-expand");
+  var status = host.getAttribute("data-run-status");
+  var INTERVAL = 1000, timer = null, inflight = false;
+  var LIVE = { queued: true, running: true };
+
+  function openNode() {
+    var panel = document.getElementById("panel");
+    var task = panel && panel.querySelector("[data-task]");
+    return task ? task.getAttribute("data-task") : (panel && panel.getAttribute("data-open-node")) || "";
+  }
+
+  function duration(s) {
+    if (s === null || s === undefined) return "—";
+    if (s < 1) return s < 0.01 ? Math.round(s * 1000) + " ms" : s.toFixed(2) + " s";
+    if (s < 60) return s.toFixed(1) + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
+    return Math.floor(s / 3600) + " h " + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + " min";
+  }
+
+  function badge(state) {
+    var span = document.createElement("span");
+    span.className = "badge state-" + state;
+    span.setAttribute("data-state", state);
+    var icon = document.createElement("span");
+    icon.className = "icon"; icon.setAttribute("aria-hidden", "true");
+    var label = document.createElement("span");
+    label.className = "label"; label.textContent = state.replace("_", " ");
+    span.appendChild(icon); span.appendChild(label);
+    return span;
+  }
+
+  function setText(selector, text) {
+    var el = document.querySelector(selector);
+    if (el) el.textContent = text;
+  }
+
+  function showProgress(p) {
+    var bar = document.querySelector("[data-progress]");
+    if (bar) {
+      bar.setAttribute("aria-valuenow", p.done);
+      bar.setAttribute("aria-valuemax", p.total);
+      bar.querySelector(".progress-fill").style.width = p.percent + "%";
+    }
+    setText("[data-progress-done]", p.done);
+    setText("[data-progress-total]", p.total);
+    setText("[data-progress-elapsed]", duration(p.elapsed));
+    setText("[data-progress-left]", p.left !== null && p.left !== undefined ? ", about " + duration(p.left) + " left" : "");
+  }
+
+  function showLegend(states) {
+    var legend = document.querySelector("[data-legend]");
+    if (!legend) return;
+    var counts = {};
+    Object.keys(states).forEach(function (n) { counts[states[n]] = (counts[states[n]] || 0) + 1; });
+    legend.textContent = "";
+    Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a]; }).forEach(function (s) {
+      var li = document.createElement("li"), count = document.createElement("span");
+      count.className = "count"; count.textContent = " " + counts[s];
+      li.appendChild(badge(s)); li.appendChild(count); legend.appendChild(li);
+    });
+  }
+
+  function showTask(task) {
+    var panel = document.getElementById("panel");
+    var shown = panel && panel.querySelector("[data-task]");
+    if (!task || !shown) return;
+    if (shown.getAttribute("data-task-state") !== task.state) {
+      // The task moved on (finished, failed): its panel has new parts (outputs, traceback).
+      reloadPanel(shown.getAttribute("data-task"));
+      return;
+    }
+    ["stdout", "stderr", "log"].forEach(function (stream) {
+      var pre = shown.querySelector('[data-log="' + stream + '"]');
+      var text = task[stream] || "";
+      if (!pre || pre.textContent === text) return;
+      var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      if (text.indexOf(pre.textContent) === 0) pre.appendChild(document.createTextNode(text.slice(pre.textContent.length)));
+      else pre.textContent = text;
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    });
+  }
+
+  function reloadPanel(node) {
+    var panel = document.getElementById("panel");
+    if (!node || !panel || !window.htmx) return;
+    var taskUrl = host.getAttribute("data-task-url").replace("__node__", encodeURIComponent(node));
+    window.htmx.ajax("GET", taskUrl, { target: panel, swap: "innerHTML" });
+  }
+
+  function finished(answer) {
+    document.querySelectorAll("[data-live-only]").forEach(function (el) { el.hidden = true; });
+    document.querySelectorAll("[data-finished-only]").forEach(function (el) { el.hidden = false; });
+    var holder = document.querySelector("[data-timeline-url]");
+    if (holder && window.htmx) window.htmx.ajax("GET", holder.getAttribute("data-timeline-url"), { target: holder, swap: "innerHTML" });
+    reloadPanel(openNode());
+  }
+
+  function apply(answer) {
+    if (window.mlopsDag) window.mlopsDag.applyStates(answer.states, answer.groups);
+    showProgress(answer.progress);
+    showLegend(answer.states);
+    showTask(answer.task);
+    var holder = document.getElementById("run-status");
+    if (holder && answer.status !== status) { holder.textContent = ""; holder.appendChild(badge(answer.status)); }
+    var error = document.getElementById("run-error");
+    if (error && answer.error) { error.textContent = answer.error; error.hidden = false; }
+    document.body.setAttribute("data-run-status", answer.status);
+    status = answer.status;
+  }
+
+  function ask() {
+    timer = null;
+    if (document.hidden || inflight) return;
+    inflight = true;
+    var query = new URLSearchParams();
+    var node = openNode();
+    if (node) query.set("node", node);
+    if (estimate) query.set("estimate", estimate);
+    if (expand) expand.split(",").forEach(function (e) { if (e) query.append("expand", e); });
+    fetch(url + "?" + query.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (answer) {
+        inflight = false;
+        apply(answer);
+        if (answer.live) schedule(); else finished(answer);
+      })
+      .catch(function () { inflight = false; schedule(INTERVAL * 5); });
+  }
+
+  function schedule(delay) {
+    if (timer === null) timer = setTimeout(ask, delay || INTERVAL);
+  }
+
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && LIVE[status]) schedule(10); });
+  document.body.setAttribute("data-run-status", status);
+  if (LIVE[status]) schedule();
+})();

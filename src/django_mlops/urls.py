@@ -1,0 +1,16 @@
+"""django-mlops' URLs: ``path("mlops/", include("django_mlops.urls"))`` in a project's urls.
+
+Namespace ``mlops``. The website's pages are in ``django_mlops.web.urls``.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, include, path
+
+__all__ = ["app_name", "urlpatterns"]
+
+app_name = "mlops"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("django_mlops.web.urls")),
+]

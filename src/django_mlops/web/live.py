@@ -1,0 +1,107 @@
+"""What a run page needs to stay current, in one small answer: states, progress, the open task.
+
+A run page asks for this once per update (``runs/<id>/live``), whatever the
+number of tasks: one query for every task's state, one for the run, one for the
+open task's logs. The browser recolours the DAG from ``states`` and ``groups``
+and stops asking once ``live`` is false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Avg
+from django.utils import timezone
+
+from ..models import Run, TaskRun
+from ..records.liveness import settle_stale_runs
+from .pictures import Drawing, group_states
+
+__all__ = ["FINISHED_STATES", "LIVE_STATUSES", "estimate_seconds", "progress", "run_snapshot"]
+
+#: Run statuses of a run that is not over yet.
+LIVE_STATUSES = frozenset({"queued", "running"})
+#: Task states that will not change any more in this run.
+FINISHED_STATES = frozenset(
+    {"succeeded", "cached", "failed", "upstream_failed", "not_started", "cancelled", "excluded"}
+)
+# How many recent successful runs of the same pipeline the estimate averages.
+_ESTIMATE_RUNS = 20
+
+
+def settled(run: Run) -> Run:
+    """``run``, recorded failed first if it claims to be running but its runner is gone."""
+    if run.status == "running" and settle_stale_runs(run_ids=[run.pk]):
+        run.refresh_from_db()
+    return run
+
+
+def estimate_seconds(pipeline: str, exclude: int | None = None) -> float | None:
+    """The mean duration of the pipeline's latest successful runs (None without any)."""
+    recent = (
+        Run.objects.filter(pipeline=pipeline, status="succeeded", duration__isnull=False)
+        .exclude(pk=exclude)
+        .order_by("-created_at", "-id")
+        .values("pk")[:_ESTIMATE_RUNS]
+    )
+    mean = Run.objects.filter(pk__in=recent).aggregate(mean=Avg("duration"))["mean"]
+    return float(mean) if mean is not None else None
+
+
+def elapsed_seconds(run: Run) -> float | None:
+    """Seconds the run has taken so far (its duration once it is over)."""
+    if run.duration is not None and run.status not in LIVE_STATUSES:
+        return run.duration
+    if run.started_at is None:
+        return None
+    end = run.finished_at or timezone.now()
+    return max(0.0, (end - run.started_at).total_seconds())
+
+
+def progress(run: Run, states: dict[str, str], estimate: float | None) -> dict[str, Any]:
+    """done/total, elapsed and the estimated seconds left, as numbers and as words."""
+    total = max(run.tasks_total, len(states))
+    done = sum(1 for s in states.values() if s in FINISHED_STATES)
+    elapsed = elapsed_seconds(run)
+    left = None
+    if estimate is not None and elapsed is not None and run.status in LIVE_STATUSES:
+        left = max(0.0, estimate - elapsed)
+    return {
+        "done": done,
+        "total": total,
+        "percent": round(100.0 * done / total, 1) if total else 0.0,
+        "elapsed": elapsed,
+        "estimate": estimate,
+        "left": left,
+    }
+
+
+def task_texts(run: Run, node: str) -> dict[str, Any] | None:
+    """The open task's state and captured texts (the panel appends what is new)."""
+    row = (
+        TaskRun.objects.filter(run=run, node=node)
+        .values("state", "attempts", "stdout", "stderr", "log", "error")
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def run_snapshot(
+    run: Run, drawing: Drawing | None, node: str | None = None, estimate: float | None = None
+) -> dict[str, Any]:
+    """The JSON answer of ``runs/<id>/live``."""
+    run = settled(run)
+    states = dict(TaskRun.objects.filter(run=run).values_list("node", "state"))
+    answer: dict[str, Any] = {
+        "id": run.pk,
+        "status": run.status,
+        "live": run.status in LIVE_STATUSES,
+        "error": run.error,
+        "cancel_requested": run.cancel_requested,
+        "states": states,
+        "groups": group_states(drawing, states) if drawing is not None else {},
+        "progress": progress(run, states, estimate),
+    }
+    if node:
+        answer["task"] = task_texts(run, node)
+    return answer

@@ -1,0 +1,41 @@
+"""The website's routes (included by ``django_mlops.urls``, namespace ``mlops``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, path
+from django.views.generic import RedirectView
+
+from . import downloads, pipelines, runs, share, tasks
+
+__all__ = ["urlpatterns"]
+
+urlpatterns: list[URLPattern] = [
+    path("", RedirectView.as_view(pattern_name="mlops:pipelines"), name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="mlops/login.html", next_page="mlops:pipelines"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="mlops:login"), name="logout"),
+    path("pipelines/", pipelines.pipeline_list, name="pipelines"),
+    path("pipelines/<str:name>/", pipelines.pipeline_detail, name="pipeline"),
+    path("pipelines/<str:name>/nodes/<str:node>/", pipelines.node_detail, name="node"),
+    path(
+        "pipelines/<str:name>/picture.<str:fmt>",
+        downloads.pipeline_picture,
+        name="pipeline-picture",
+    ),
+    path("pipelines/<str:name>/share/", share.share_list, name="share-list"),
+    path("share/<int:link_id>/revoke/", share.share_revoke, name="share-revoke"),
+    path("share/<str:signed>/", share.share_view, name="share"),
+    path("share/<str:signed>/picture.<str:fmt>", share.share_picture, name="share-picture"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run"),
+    path("runs/<int:run_id>/live/", runs.run_live, name="run-live"),
+    path("runs/<int:run_id>/timeline/", runs.run_timeline, name="run-timeline"),
+    path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),
+    path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
+    path("runs/<int:run_id>/tasks/<str:node>/", tasks.task_panel, name="task"),
+    path("runs/<int:run_id>/picture.<str:fmt>", downloads.run_picture, name="run-picture"),
+]
