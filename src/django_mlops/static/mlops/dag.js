@@ -44,16 +44,16 @@
   };
 
   Viewer.prototype.fit = function () {
-    // A big DAG starts readable: no smaller than 0.6 of its natural size, from its left end.
-    var rect = this.canvas.getBoundingClientRect();
-    var w = this.home.w, h = this.home.h;
-    if (rect.width && w / rect.width > 1 / 0.6) {
-      w = rect.width / 0.6;
-      h = w * rect.height / rect.width;
-      this.box = { x: this.home.x, y: this.home.y, w: w, h: Math.max(h, 1) };
-    } else {
-      this.box = { x: this.home.x, y: this.home.y, w: this.home.w, h: this.home.h };
-    }
+    // The whole picture, but never blown up past 1.25x (a 3-step pipeline stays a normal
+    // size) nor shrunk below 0.6x (a 1,000-step one starts readable, from its left end).
+    var rect = this.canvas.getBoundingClientRect(), home = this.home;
+    if (!rect.width || !rect.height) { this.box = { x: home.x, y: home.y, w: home.w, h: home.h }; this.setBox(); return; }
+    var scale = Math.min(rect.width / home.w, rect.height / home.h);
+    scale = Math.min(Math.max(scale, 0.6), 1.25);
+    var w = rect.width / scale, h = rect.height / scale;
+    var x = home.w * scale <= rect.width ? home.x - (w - home.w) / 2 : home.x;
+    var y = home.h * scale <= rect.height ? home.y - (h - home.h) / 2 : home.y;
+    this.box = { x: x, y: y, w: w, h: h };
     this.setBox();
   };
 

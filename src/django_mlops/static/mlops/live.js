@@ -71,13 +71,14 @@
   }
 
   function showTask(task) {
+    // Returns whether the panel is being reloaded (its task changed state).
     var panel = document.getElementById("panel");
     var shown = panel && panel.querySelector("[data-task]");
-    if (!task || !shown) return;
+    if (!task || !shown) return false;
     if (shown.getAttribute("data-task-state") !== task.state) {
       // The task moved on (finished, failed): its panel has new parts (outputs, traceback).
       reloadPanel(shown.getAttribute("data-task"));
-      return;
+      return true;
     }
     ["stdout", "stderr", "log"].forEach(function (stream) {
       var pre = shown.querySelector('[data-log="' + stream + '"]');
@@ -88,6 +89,7 @@
       else pre.textContent = text;
       if (atEnd) pre.scrollTop = pre.scrollHeight;
     });
+    return false;
   }
 
   function reloadPanel(node) {
@@ -97,25 +99,31 @@
     window.htmx.ajax("GET", taskUrl, { target: panel, swap: "innerHTML" });
   }
 
-  function finished(answer) {
+  function finished(panelReloaded) {
     document.querySelectorAll("[data-live-only]").forEach(function (el) { el.hidden = true; });
     document.querySelectorAll("[data-finished-only]").forEach(function (el) { el.hidden = false; });
     var holder = document.querySelector("[data-timeline-url]");
-    if (holder && window.htmx) window.htmx.ajax("GET", holder.getAttribute("data-timeline-url"), { target: holder, swap: "innerHTML" });
-    reloadPanel(openNode());
+    if (holder) {
+      fetch(holder.getAttribute("data-timeline-url"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { holder.innerHTML = html; });
+    }
+    if (!panelReloaded) reloadPanel(openNode());
   }
 
   function apply(answer) {
+    // Returns whether the open task's panel is being reloaded.
     if (window.mlopsDag) window.mlopsDag.applyStates(answer.states, answer.groups);
     showProgress(answer.progress);
     showLegend(answer.states);
-    showTask(answer.task);
+    var reloaded = showTask(answer.task);
     var holder = document.getElementById("run-status");
     if (holder && answer.status !== status) { holder.textContent = ""; holder.appendChild(badge(answer.status)); }
     var error = document.getElementById("run-error");
     if (error && answer.error) { error.textContent = answer.error; error.hidden = false; }
     document.body.setAttribute("data-run-status", answer.status);
     status = answer.status;
+    return reloaded;
   }
 
   function ask() {
@@ -131,8 +139,8 @@
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (answer) {
         inflight = false;
-        apply(answer);
-        if (answer.live) schedule(); else finished(answer);
+        var reloaded = apply(answer);
+        if (answer.live) schedule(); else finished(reloaded);
       })
       .catch(function () { inflight = false; schedule(INTERVAL * 5); });
   }
