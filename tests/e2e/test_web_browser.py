@@ -101,7 +101,9 @@ def test_running_dag_recolours_live(page: Any, live_server: Any, tmp_path: Path)
     go = tmp_path / "go"
     os.environ["WEB_SLOW_GO"] = str(go)
     results: list[Any] = []
-    worker = threading.Thread(target=lambda: results.append(web_pipelines.web_slow.run(executor="threads")))
+    worker = threading.Thread(
+        target=lambda: results.append(web_pipelines.web_slow.run(executor="threads"))
+    )
     worker.start()
     try:
         deadline = time.monotonic() + 30

@@ -38,12 +38,10 @@ def settled(run: Run) -> Run:
 
 def estimate_seconds(pipeline: str, exclude: int | None = None) -> float | None:
     """The mean duration of the pipeline's latest successful runs (None without any)."""
-    recent = (
-        Run.objects.filter(pipeline=pipeline, status="succeeded", duration__isnull=False)
-        .exclude(pk=exclude)
-        .order_by("-created_at", "-id")
-        .values("pk")[:_ESTIMATE_RUNS]
-    )
+    done = Run.objects.filter(pipeline=pipeline, status="succeeded", duration__isnull=False)
+    if exclude is not None:
+        done = done.exclude(pk=exclude)
+    recent = done.order_by("-created_at", "-id").values("pk")[:_ESTIMATE_RUNS]
     mean = Run.objects.filter(pk__in=recent).aggregate(mean=Avg("duration"))["mean"]
     return float(mean) if mean is not None else None
 

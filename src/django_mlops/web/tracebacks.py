@@ -36,7 +36,9 @@ def _is_library(filename: str) -> bool:
     resolved = str(Path(filename).resolve()) if Path(filename).is_absolute() else filename
     if resolved.startswith(_PACKAGE_DIR):
         return True
-    return any(resolved.startswith(d) for d in _LIBRARY_DIRS) or "site-packages" in resolved
+    if "/site-packages/" in resolved or "/dist-packages/" in resolved:
+        return True
+    return any(resolved.startswith(d) for d in _LIBRARY_DIRS)
 
 
 def marked_traceback(text: str) -> list[TracebackLine]:
