@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 from django.views.generic import RedirectView
 
-from . import downloads, pipelines, runs, share, tasks
+from . import downloads, onetime, pipelines, runs, share, tasks
 
 __all__ = ["urlpatterns"]
 
@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
         auth_views.LoginView.as_view(template_name="mlops/login.html", next_page="mlops:pipelines"),
         name="login",
     ),
+    path("login/once/<str:token>/", onetime.login_once, name="login-once"),
     path("logout/", auth_views.LogoutView.as_view(next_page="mlops:login"), name="logout"),
     path("pipelines/", pipelines.pipeline_list, name="pipelines"),
     path("pipelines/<str:name>/", pipelines.pipeline_detail, name="pipeline"),
