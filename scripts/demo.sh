@@ -40,6 +40,14 @@ ls -1 pictures
 
 if [ "$serve" = 1 ]; then
   manage demo_user
-  say "Serving http://127.0.0.1:8000/ (runs, tasks, metrics and artifacts in the admin; Ctrl-C to stop)"
-  exec "$PY" manage.py runserver 127.0.0.1:8000
+  if manage mlops worker --help >/dev/null 2>&1; then
+    say "Starting a worker for the runs queued from the site"
+    "$PY" manage.py mlops worker &
+    worker=$!
+    trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
+  else
+    say "No 'mlops worker' command yet: runs queued from the site wait for one"
+  fi
+  say "Serving http://127.0.0.1:8000/mlops/ (log in with the demo account above; Ctrl-C to stop)"
+  "$PY" manage.py runserver 127.0.0.1:8000
 fi

@@ -99,15 +99,24 @@
     window.htmx.ajax("GET", taskUrl, { target: panel, swap: "innerHTML" });
   }
 
-  function finished(panelReloaded) {
+  // The timeline is redrawn when tasks changed state, at most every TIMELINE_EVERY ms
+  // while the run goes on (an extra request only then), and once when it ends.
+  var TIMELINE_EVERY = 5000, timelineAt = Date.now(), timelineKey = "";
+
+  function refreshTimeline(answer, force) {
+    var holder = document.querySelector("[data-timeline-url]");
+    var key = answer.progress.done + "/" + Object.keys(answer.states).length;
+    if (!holder || (!force && (key === timelineKey || Date.now() - timelineAt < TIMELINE_EVERY))) return;
+    timelineKey = key; timelineAt = Date.now();
+    fetch(holder.getAttribute("data-timeline-url"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { holder.innerHTML = html; });
+  }
+
+  function finished(answer, panelReloaded) {
     document.querySelectorAll("[data-live-only]").forEach(function (el) { el.hidden = true; });
     document.querySelectorAll("[data-finished-only]").forEach(function (el) { el.hidden = false; });
-    var holder = document.querySelector("[data-timeline-url]");
-    if (holder) {
-      fetch(holder.getAttribute("data-timeline-url"), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-        .then(function (html) { holder.innerHTML = html; });
-    }
+    refreshTimeline(answer, true);
     if (!panelReloaded) reloadPanel(openNode());
   }
 
@@ -140,7 +149,7 @@
       .then(function (answer) {
         inflight = false;
         var reloaded = apply(answer);
-        if (answer.live) schedule(); else finished(reloaded);
+        if (answer.live) { refreshTimeline(answer, false); schedule(); } else finished(answer, reloaded);
       })
       .catch(function () { inflight = false; schedule(INTERVAL * 5); });
   }
