@@ -165,6 +165,51 @@ def test_search_zoom_and_groups_on_a_fan_out(page: Any, live_server: Any) -> Non
     shot(page, "pipeline-fanout")
 
 
+def _thousand_steps() -> Any:
+    from django_mlops import Pipeline
+
+    def step(*args: Any) -> int:
+        return 0
+
+    def letters(n: int) -> str:  # names without digits: not grouped as a numbered fan-out
+        return "".join("abcdefghijklmnopqrstuvwxyz"[d] for d in (n // 676, n // 26 % 26, n % 26))
+
+    big = Pipeline("web_big", description="A thousand steps")
+    big.node(step, name="source", inputs=[], outputs="d_source")
+    previous = ["d_source"]
+    for i in range(40):  # 40 layers of 25, each step reading two of the layer before
+        layer = []
+        for j in range(25):
+            reads = sorted({previous[j % len(previous)], previous[(j * 7 + 3) % len(previous)]})
+            big.node(step, name=f"step_{letters(i * 25 + j)}", inputs=reads, outputs=f"d{i}_{j}")
+            layer.append(f"d{i}_{j}")
+        previous = layer
+    return big
+
+
+def test_a_thousand_step_run_stays_usable(page: Any, live_server: Any) -> None:
+    big = _thousand_steps()
+    assert len(big) == 1001
+    run = big.run()
+    assert run.status == "succeeded"
+    page.goto(f"{live_server.url}/mlops/runs/{run.pk}/")
+    assert page.locator(".dag-canvas [data-node]").count() == 1001
+    assert page.locator(".dag-canvas .state-succeeded").count() == 1001
+    assert page.locator("#node-step_bgk .state-glyph").text_content() == "✓"
+    page.fill("[data-dag-search]", "step_bgk")
+    page.press("[data-dag-search]", "Enter")
+    assert page.locator("#node-step_bgk.found").count() == 1
+    box = page.locator("#node-step_bgk").bounding_box()
+    canvas = page.locator(".dag-canvas").bounding_box()
+    assert box is not None and canvas is not None
+    # Found means brought into view, not just highlighted somewhere off screen.
+    assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"]
+    assert canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"]
+    page.click("#node-step_bgk")
+    page.wait_for_selector("#panel [data-task='step_bgk']")
+    shot(page, "run-thousand")
+
+
 def test_run_button_queues_a_run_and_shows_field_errors(page: Any, live_server: Any) -> None:
     from django_mlops.models import Run
 

@@ -42,6 +42,13 @@ class Timeline:
     critical_seconds: float
     hidden: int  # tasks left out beyond MAX_BARS
 
+    @property
+    def critical_summary(self) -> list[str]:
+        """The critical path for a sentence: all of it, or its ends around "…" when long."""
+        if len(self.critical) <= 12:
+            return self.critical
+        return [*self.critical[:6], "…", *self.critical[-4:]]
+
 
 def _critical(pipeline: Pipeline | None, durations: dict[str, float]) -> tuple[float, list[str]]:
     if pipeline is None or not durations:

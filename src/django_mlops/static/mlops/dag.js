@@ -36,6 +36,12 @@
     this.bindZoom();
     this.bindSearch();
     this.fit();
+    this.moved = false;
+    // Until the user zooms or pans, the picture follows the canvas's size (a phone
+    // turned sideways, a window resized).
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { if (!self.moved) self.fit(); }).observe(this.canvas);
+    }
   }
 
   Viewer.prototype.setBox = function () {
@@ -63,11 +69,12 @@
     var w = Math.min(Math.max(b.w * factor, 40), this.home.w * 8);
     var k = w / b.w;
     this.box = { x: cx - (cx - b.x) * k, y: cy - (cy - b.y) * k, w: w, h: b.h * k };
+    this.moved = true;
     this.setBox();
   };
 
   Viewer.prototype.pan = function (dx, dy) {
-    this.box.x += dx; this.box.y += dy; this.setBox();
+    this.box.x += dx; this.box.y += dy; this.moved = true; this.setBox();
   };
 
   Viewer.prototype.toSvg = function (clientX, clientY) {
@@ -82,7 +89,7 @@
     this.root.querySelectorAll("[data-dag-zoom]").forEach(function (button) {
       button.addEventListener("click", function () {
         var what = button.getAttribute("data-dag-zoom");
-        if (what === "fit") self.fit(); else self.zoom(what === "in" ? 0.8 : 1.25);
+        if (what === "fit") { self.fit(); self.moved = false; } else self.zoom(what === "in" ? 0.8 : 1.25);
       });
     });
     this.canvas.addEventListener("wheel", function (e) {
@@ -115,7 +122,7 @@
       var step = self.box.w / 10, used = true;
       if (e.key === "+" || e.key === "=") self.zoom(0.8);
       else if (e.key === "-" || e.key === "_") self.zoom(1.25);
-      else if (e.key === "0") self.fit();
+      else if (e.key === "0") { self.fit(); self.moved = false; }
       else if (e.key === "ArrowLeft") self.pan(-step, 0);
       else if (e.key === "ArrowRight") self.pan(step, 0);
       else if (e.key === "ArrowUp") self.pan(0, -step);
@@ -201,6 +208,7 @@
     var w = Math.min(this.box.w, Math.max(b.width * 6, 400));
     var k = w / this.box.w;
     this.box = { x: cx - w / 2, y: cy - this.box.h * k / 2, w: w, h: this.box.h * k };
+    this.moved = true;
     this.setBox();
   };
 
