@@ -115,3 +115,19 @@ def wait_for_go(started):
 def finish(waited):
     """End."""
     return waited + 1
+
+
+web_image = Pipeline("web_image", description="Draws a picture as its output")
+
+
+@web_image.node(outputs="chart")
+def draw():
+    """A PNG made from the pipeline picture of web_demo."""
+    import tempfile
+
+    from django_mlops.picture import pipeline_svg, svg_to_png
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "chart.png"
+        svg_to_png(pipeline_svg(web_demo), target)
+        return target.read_bytes()

@@ -193,3 +193,29 @@ def test_the_runs_list_filters_and_pages(demo_run: Run, failed_run: Run, viewer:
     assert f'href="/mlops/runs/{demo_run.pk}/"' in page
     assert f'href="/mlops/runs/{failed_run.pk}/"' not in page
     assert viewer.get("/mlops/runs/?page=abc").status_code == 200
+
+
+def test_a_png_output_is_shown_as_an_image(tmp_mlops_home: object, viewer: Client) -> None:
+    import base64
+
+    run = web_pipelines.web_image.run()
+    assert run.status == "succeeded"
+    page = viewer.get(f"/mlops/runs/{run.pk}/tasks/draw/").content.decode()
+    encoded = page.split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(encoded) == run.output("chart")
+
+
+def test_a_matplotlib_figure_is_previewed_as_an_image() -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from django_mlops.artifacts import make_preview
+
+    figure = Figure()
+    figure.add_subplot().plot([1, 2, 3])
+    preview = make_preview(figure)
+    assert preview["kind"] == "image" and preview["type"] == "Figure"
+    import base64
+
+    assert base64.b64decode(preview["png"])[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,6 +6,8 @@ floats and unknown objects become strings, long texts are cut.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import math
 import sys
@@ -20,6 +22,9 @@ MAX_COLUMNS = 50
 MAX_KEYS = 50
 MAX_TEXT = 200
 MAX_ITEMS = 20
+#: Largest PNG (bytes) a preview embeds, so pages can show figures and images inline.
+MAX_IMAGE_BYTES = 256 * 1024
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
@@ -90,6 +95,24 @@ def _estimator_preview(value: Any) -> dict[str, Any]:
     return {"kind": "estimator", "class": type(value).__name__, "params": _plain(params)}
 
 
+def _image_preview(png: bytes, what: str) -> dict[str, Any]:
+    """A PNG shown as an image (base64), when it is small enough to embed."""
+    preview: dict[str, Any] = {"kind": "image", "type": what, "size": len(png)}
+    if len(png) <= MAX_IMAGE_BYTES:
+        preview["png"] = base64.b64encode(png).decode("ascii")
+    return preview
+
+
+def _figure_png(figure: Any) -> bytes | None:
+    """A matplotlib figure drawn as a small PNG (None when it cannot be drawn)."""
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=72)
+    except Exception:  # a figure whose drawing fails is previewed as an object
+        return None
+    return buffer.getvalue()
+
+
 def make_preview(value: Any) -> dict[str, Any]:
     """A small JSON description of ``value``.
 
@@ -99,6 +122,8 @@ def make_preview(value: Any) -> dict[str, Any]:
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
         return {"kind": kind.__name__, "repr": _cut(repr(value))}
+    if (kind is bytes or kind is bytearray) and bytes(value[:8]) == _PNG_MAGIC:
+        return _image_preview(bytes(value), "PNG")
     if kind is bytes or kind is bytearray:
         return {"kind": "bytes", "size": len(value), "repr": _cut(repr(value[:MAX_TEXT]))}
     if kind is dict:
@@ -125,6 +150,10 @@ def make_preview(value: Any) -> dict[str, Any]:
         preview["kind"] = "series"
         preview["name"] = _plain(value.name)
         return preview
+    if type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig"):
+        png = _figure_png(value)
+        if png is not None:
+            return _image_preview(png, type(value).__name__)
     if hasattr(value, "get_params") and hasattr(value, "fit"):
         return _estimator_preview(value)
     return {"kind": "object", "type": kind.__qualname__, "repr": _cut(repr(value))}
