@@ -40,19 +40,26 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# Playwright's sync API keeps an event loop on this thread; the ORM calls the tests
-# make between page actions are ordinary synchronous ones.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the tests
+    # make between page actions are ordinary synchronous ones. Only for these tests:
+    # other tests' subprocesses must not inherit it.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            yield launched
+            launched.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
@@ -95,11 +102,13 @@ def test_failed_task_shows_its_traceback_and_logs(page: Any, live_server: Any) -
     shot(page, "run-failed-phone")
 
 
-def test_running_dag_recolours_live(page: Any, live_server: Any, tmp_path: Path) -> None:
+def test_running_dag_recolours_live(
+    page: Any, live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from django_mlops.models import Run
 
     go = tmp_path / "go"
-    os.environ["WEB_SLOW_GO"] = str(go)
+    monkeypatch.setenv("WEB_SLOW_GO", str(go))
     results: list[Any] = []
     worker = threading.Thread(
         target=lambda: results.append(web_pipelines.web_slow.run(executor="threads"))

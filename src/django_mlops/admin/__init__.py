@@ -10,6 +10,7 @@ tasks, so pages never list a related table in full: they show counts and at most
 
 from .artifacts import ArtifactAdmin
 from .base import PREVIEW_ROWS, RecordAdmin
+from .links import ShareLinkAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
 from .runs import RunAdmin, TaskAttemptAdmin, TaskOutputAdmin, TaskRunAdmin
 
@@ -21,6 +22,7 @@ __all__ = [
     "ParamAdmin",
     "RecordAdmin",
     "RunAdmin",
+    "ShareLinkAdmin",
     "TaskAttemptAdmin",
     "TaskOutputAdmin",
     "TaskRunAdmin",
