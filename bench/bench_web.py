@@ -248,8 +248,10 @@ def main() -> None:
         pipeline = big_pipeline(args.nodes)
         started = time.perf_counter()
         running, finished = fill(pipeline, args.runs)
-        print(f"filled {args.runs} runs + 2 x {len(pipeline)} tasks in "
-              f"{time.perf_counter() - started:.1f} s ({args.database})")
+        print(
+            f"filled {args.runs} runs + 2 x {len(pipeline)} tasks in "
+            f"{time.perf_counter() - started:.1f} s ({args.database})"
+        )
         client = Client()
         client.force_login(User.objects.create_superuser("bench", password="x"))
         pages = [
@@ -266,8 +268,10 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|---:|")
         for label, url in pages:
             m = measure(client, url, args.repeats)
-            print(f"| {label} | {m['cold']:.0f} | {m['median']:.1f} | {m['p90']:.1f} | "
-                  f"{m['queries']} | {m['bytes'] / 1024:.0f} |")
+            print(
+                f"| {label} | {m['cold']:.0f} | {m['median']:.1f} | {m['p90']:.1f} | "
+                f"{m['queries']} | {m['bytes'] / 1024:.0f} |"
+            )
     finally:
         if pg_name:
             from django.db import connections

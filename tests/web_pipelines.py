@@ -131,3 +131,12 @@ def draw():
         target = Path(folder) / "chart.png"
         svg_to_png(pipeline_svg(web_demo), target)
         return target.read_bytes()
+
+
+web_odd = Pipeline("web_odd", description="Step names with spaces, slashes and quotes")
+
+
+@web_odd.node(name='load data/raw "v2"', outputs="raw")
+def load_raw():
+    """A name a URL must escape."""
+    raise RuntimeError("no raw data")

@@ -219,3 +219,16 @@ def test_a_matplotlib_figure_is_previewed_as_an_image() -> None:
     import base64
 
     assert base64.b64decode(preview["png"])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_odd_step_names_reach_their_pages(tmp_mlops_home: object, viewer: Client) -> None:
+    from django.urls import reverse
+
+    run = web_pipelines.web_odd.run()
+    name = 'load data/raw "v2"'
+    page = viewer.get(f"/mlops/runs/{run.pk}/")
+    assert page.status_code == 200
+    task = viewer.get(reverse("mlops:task", args=[run.pk, name]))
+    assert task.status_code == 200 and "no raw data" in task.content.decode()
+    node = viewer.get(reverse("mlops:node", args=["web_odd", name]))
+    assert node.status_code == 200 and "A name a URL must escape." in node.content.decode()

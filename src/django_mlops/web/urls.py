@@ -21,7 +21,7 @@ urlpatterns: list[URLPattern] = [
     path("logout/", auth_views.LogoutView.as_view(next_page="mlops:login"), name="logout"),
     path("pipelines/", pipelines.pipeline_list, name="pipelines"),
     path("pipelines/<str:name>/", pipelines.pipeline_detail, name="pipeline"),
-    path("pipelines/<str:name>/nodes/<str:node>/", pipelines.node_detail, name="node"),
+    path("pipelines/<str:name>/nodes/<path:node>/", pipelines.node_detail, name="node"),
     path(
         "pipelines/<str:name>/picture.<str:fmt>",
         downloads.pipeline_picture,
@@ -37,6 +37,6 @@ urlpatterns: list[URLPattern] = [
     path("runs/<int:run_id>/timeline/", runs.run_timeline, name="run-timeline"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
-    path("runs/<int:run_id>/tasks/<str:node>/", tasks.task_panel, name="task"),
+    path("runs/<int:run_id>/tasks/<path:node>/", tasks.task_panel, name="task"),
     path("runs/<int:run_id>/picture.<str:fmt>", downloads.run_picture, name="run-picture"),
 ]
