@@ -1,4 +1,4 @@
-"""System checks (ids ``django_mlops.E001`` ... ``E012``, ``E020``, ``W001``).
+"""System checks (ids ``django_mlops.E001`` ... ``E012``, ``W001``, ``W020``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -207,16 +207,21 @@ def check_settings(
 def check_website_apps(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """The website's pages need django-htmx (it serves htmx) installed as an app."""
+    """The website's pages need django-htmx (it serves htmx) installed as an app.
+
+    A warning, not an error: a project may use the records and the CLI without
+    mounting the website, and must still migrate.
+    """
     from django.apps import apps
 
     if apps.is_installed("django_htmx"):
         return []
     return [
-        Error(
-            "django_mlops' website needs 'django_htmx' in INSTALLED_APPS.",
+        Warning(
+            "django_mlops' website needs 'django_htmx' in INSTALLED_APPS: its pages fail "
+            "without it.",
             hint="Add 'django_htmx' to INSTALLED_APPS (it is installed with django-mlops): "
             "its static files serve htmx to the pages.",
-            id="django_mlops.E020",
+            id="django_mlops.W020",
         )
     ]

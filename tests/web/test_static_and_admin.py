@@ -34,3 +34,15 @@ def test_links_are_listed_and_revoked_in_the_admin() -> None:
     )
     link.refresh_from_db()
     assert link.revoked_at is not None
+
+
+def test_a_site_without_django_htmx_is_warned() -> None:
+    from django.apps import apps
+
+    from django_mlops.checks import check_website_apps
+
+    assert check_website_apps() == []
+    configs = [c.name for c in apps.get_app_configs() if c.name != "django_htmx"]
+    with override_settings(INSTALLED_APPS=configs):
+        messages = check_website_apps()
+    assert [m.id for m in messages] == ["django_mlops.W020"]
