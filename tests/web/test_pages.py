@@ -76,7 +76,7 @@ def test_bad_params_are_refused_field_by_field_and_nothing_is_queued(runner: Cli
     page = response.content.decode()
     assert 'id="error-C"' in page and "&gt;= 0.0" in page
     assert 'id="error-solver"' in page and 'id="error-seed"' in page
-    assert 'value="-1"' in page  # what was typed is kept
+    assert 'aria-invalid="true" aria-describedby="error-C" value="-1"' in page  # kept, marked
     assert Run.objects.count() == 0
 
 
