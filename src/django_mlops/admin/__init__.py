@@ -1,4 +1,4 @@
-"""The admin for every record: read-only history, and pages of bounded size.
+"""The admin for every record (read-only history, pages of bounded size) and API tokens.
 
 Records are what runs wrote; editing one by hand would make it lie, so nothing
 here can be added or changed, by anyone, superusers included (viewing needs
@@ -12,6 +12,7 @@ from .artifacts import ArtifactAdmin
 from .base import PREVIEW_ROWS, RecordAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
 from .runs import RunAdmin, TaskAttemptAdmin, TaskOutputAdmin, TaskRunAdmin
+from .tokens import TokenAdmin
 
 __all__ = [
     "PREVIEW_ROWS",
@@ -24,4 +25,5 @@ __all__ = [
     "TaskAttemptAdmin",
     "TaskOutputAdmin",
     "TaskRunAdmin",
+    "TokenAdmin",
 ]
