@@ -84,7 +84,7 @@ def build_api() -> MlopsAPI:
         title="django-mlops API",
         version="1",
         description=_DESCRIPTION,
-        urls_namespace="mlops-api",
+        urls_namespace="mlops:api",  # included under django_mlops.urls (app_name "mlops")
         auth=[BearerTokenAuth(), SessionCsrfAuth()],
         parser=JsonBodyParser(),
         docs=LocalSwagger(),

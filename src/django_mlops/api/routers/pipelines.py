@@ -68,7 +68,7 @@ def start_run(
     except RunError as exc:  # the only RunError enqueue_run raises: an unknown executor
         raise validation_error([field_error(["body", "executor"], str(exc))]) from None
     match = request.resolver_match
-    namespace = match.namespace if match is not None else "mlops:mlops-api"
+    namespace = match.namespace if match is not None else "mlops:api"
     response["Location"] = reverse(f"{namespace}:get_run", args=[run.pk])
     counts = {"total": run.tasks_total, "by_state": {}, "failed": []}
     return Status(202, run_detail(run, {}, counts))

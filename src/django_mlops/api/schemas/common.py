@@ -27,11 +27,20 @@ MAX_ID = 2**63 - 1
 #: The deepest page a client may ask for (keeps OFFSET within 64 bits at any page size).
 MAX_PAGE = 1_000_000
 
+def _not_a_path_part(value: str) -> str:
+    if value in (".", ".."):
+        raise ValueError(f"'{value}' is not a name")
+    return value
+
+
 #: A pipeline, node, dataset, tag or user name as it appears in a URL or a filter.
 #: Never a path: no slash, backslash or control character (a NUL would also
-#: break PostgreSQL's text type), at most 200 characters (the columns' size).
+#: break PostgreSQL's text type), not "." or "..", at most 200 characters (the
+#: columns' size). Names are only ever looked up, never joined to a path.
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/\\]+$")
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/\\]+$"),
+    AfterValidator(_not_a_path_part),
 ]
 
 RunId = Annotated[int, Field(ge=1, le=MAX_ID, description="A run id.")]
