@@ -78,8 +78,7 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]) -> dict[str, Any
     """Runs, newest first by default: filter by pipeline, status, who started them, dates."""
     require_permission(request, "view_run", "see runs")
     settle_stale_runs()  # nothing is listed running unless a live process holds it
-    rows = _filtered(filters).values(*RUN_LIST_FIELDS)
-    items, meta = paginate(rows, filters)
+    items, meta = paginate(_filtered(filters), filters, fields=RUN_LIST_FIELDS)
     return {**meta, "items": [run_summary(row) for row in items]}
 
 

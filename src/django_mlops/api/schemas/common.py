@@ -27,6 +27,7 @@ MAX_ID = 2**63 - 1
 #: The deepest page a client may ask for (keeps OFFSET within 64 bits at any page size).
 MAX_PAGE = 1_000_000
 
+
 def _not_a_path_part(value: str) -> str:
     if value in (".", ".."):
         raise ValueError(f"'{value}' is not a name")
@@ -95,7 +96,10 @@ class PageIn(Schema):
 class PageOut(Schema):
     """Where a page is in its list; subclasses add ``items``."""
 
-    count: int = Field(description="Items in the whole list.")
+    count: int = Field(description="Items in the whole list (see count_exact).")
+    count_exact: bool = Field(
+        description="False when the list is long and count is the database's estimate."
+    )
     page: int
     page_size: int = Field(description="Items per page, after capping.")
     pages: int = Field(description="Number of pages (0 for an empty list).")
