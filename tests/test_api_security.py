@@ -74,6 +74,8 @@ def test_the_openapi_document_and_docs_need_a_login(reader: Client) -> None:
         "Bearer mlops_1234567_abc",
         "Basic dXNlcjpwYXNz",
         "Bearer mlops_\x00\x00_x",
+        "Bearer mlops_\x00\x00\x00\x00\x00\x00\x00\x00_secret",
+        "Bearer mlops_ABCDEFGH_secret",
     ],
 )
 def test_malformed_or_unknown_tokens_are_401(header: str) -> None:
@@ -350,3 +352,14 @@ def test_unsafe_methods_need_a_json_body_or_none(runner: Client) -> None:
     assert form.status_code == 415
     empty = runner.generic("POST", f"{API}/runs/{run.pk}/retry")
     assert empty.status_code == 202
+
+
+def test_without_ninja_installed_the_docs_page_links_the_document(reader: Client) -> None:
+    from django.conf import settings
+
+    apps = [a for a in settings.INSTALLED_APPS if a != "ninja"]
+    with override_settings(INSTALLED_APPS=apps):
+        page = reader.get(f"{API}/docs")
+    html = page.content.decode()
+    assert page.status_code == 200 and f"{API}/openapi.json" in html
+    assert "<script" not in html and "cdn" not in html.lower()

@@ -39,6 +39,7 @@ __all__ = [
 TOKEN_PREFIX = "mlops_"
 _PREFIX_CHARS = 8
 _SECRET_BYTES = 32
+_HEX = frozenset("0123456789abcdef")
 #: ``last_used_at`` is only rewritten when it is older than this.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -118,6 +119,10 @@ def _prefix_of(text: str) -> str | None:
         return None
     prefix, sep, secret = text[len(TOKEN_PREFIX) :].partition("_")
     if not sep or not secret or len(prefix) != _PREFIX_CHARS:
+        return None
+    # Issued prefixes are lowercase hex; anything else (a NUL, which PostgreSQL's
+    # text cannot even hold) is refused before it reaches the database.
+    if not all(c in _HEX for c in prefix):
         return None
     return prefix
 
