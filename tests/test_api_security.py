@@ -244,6 +244,9 @@ def test_text_plain_is_refused_even_with_a_csrf_token(session_client: Client) ->
         (b"params=1", "application/x-www-form-urlencoded", 415, "must be JSON"),
         (b'{"params": {"C": "a\\u0000b"}}', JSON, 422, "NUL"),
         (b'{"only": ["a\\u0000"]}', JSON, 422, ""),
+        (b'{"params": {"C": "\\ud800"}}', JSON, 422, "lone surrogates"),
+        (b'{"params": {"\\udfff": 1}}', JSON, 422, "lone surrogates"),
+        (b'{"only": ["\\ud800"]}', JSON, 422, ""),
     ],
 )
 def test_bad_bodies_are_4xx_with_a_message(

@@ -19,7 +19,7 @@ __all__ = [
     "RunId",
     "UtcDateTime",
     "finite_or_none",
-    "reject_nul",
+    "storable_text",
 ]
 
 #: The largest id any database here stores (a signed 64-bit integer).
@@ -60,18 +60,26 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
 
 
-def reject_nul(value: Any, where: str = "value") -> Any:
-    """``value`` unchanged, unless a string in it (key or item) holds a NUL character."""
+def storable_text(value: Any, where: str = "value") -> Any:
+    """``value`` unchanged, unless a string in it (key or item) no database can store.
+
+    That is a NUL character (PostgreSQL's text and jsonb refuse it) or a lone
+    surrogate such as ``"\ud800"`` (not encodable as UTF-8; jsonb refuses the escape).
+    """
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError(f"{where} must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where} must be valid Unicode text (no lone surrogates)") from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            reject_nul(key, where)
-            reject_nul(item, where)
+            storable_text(key, where)
+            storable_text(item, where)
     elif isinstance(value, list):
         for item in value:
-            reject_nul(item, where)
+            storable_text(item, where)
     return value
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from .common import Name, PageIn, PageOut, UtcDateTime, finite_or_none, reject_nul
+from .common import Name, PageIn, PageOut, UtcDateTime, finite_or_none, storable_text
 
 if TYPE_CHECKING:
     from ...models import Run
@@ -72,7 +72,7 @@ class RunRequest(Schema):
     @field_validator("params")
     @classmethod
     def _no_nul(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return reject_nul(value, "params")
+        return storable_text(value, "params")
 
 
 class RunFilters(PageIn):
