@@ -9,6 +9,7 @@ is bounded and repeatable.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,16 +42,26 @@ def _operations() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def api_schema(api_token: str) -> Any:
+def api_schema(api_token: str) -> Iterator[Any]:
+    from django.core import signals
     from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
 
     api_pipelines.api_iris.run(executor="inline")  # a run exists, with tasks and outputs
     api_pipelines.api_broken.run(executor="inline")
-    return schemathesis.openapi.from_wsgi(
-        f"{API}/openapi.json",
-        get_wsgi_application(),
-        headers={"Authorization": f"Bearer {api_token}"},
-    )
+    # As Django's test client does: a request must not close the connection that
+    # holds the test's transaction (PostgreSQL would lose the test's data).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi(
+            f"{API}/openapi.json",
+            get_wsgi_application(),
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def test_the_document_is_valid_openapi_with_every_error_documented(reader: Any) -> None:
