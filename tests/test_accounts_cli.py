@@ -46,6 +46,7 @@ def test_createuser_read_only_and_staff() -> None:
         "django_mlops.view_artifact"
     )
     assert not user.has_perm("django_mlops.run_pipeline")
+    assert not user.has_perm("django_mlops.view_token")  # other users' tokens stay private
 
 
 def test_createuser_reads_a_password_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:

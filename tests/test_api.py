@@ -86,6 +86,8 @@ def test_posting_a_run_queues_it_and_answers_202(runner: Client) -> None:
     assert body["created_by"] == "runner"
     assert response["Location"] == f"{API}/runs/{run.pk}"
     assert run.task_runs.count() == 0  # nothing ran in the web process
+    assert body["tasks"] == {"total": 0, "by_state": {}, "failed": []}  # as GET runs/{id} says
+    assert runner.get(f"{API}/runs/{run.pk}").json()["tasks"] == body["tasks"]
 
 
 def test_from_is_accepted_as_a_selection_key(runner: Client) -> None:

@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="Grant django_mlops.PERM (repeatable), e.g. run_pipeline, predict.",
     )
     create.add_argument(
-        "--read-only", action="store_true", help="Grant every view permission of django_mlops."
+        "--read-only",
+        action="store_true",
+        help="Grant the view permission of every django_mlops record (not of tokens).",
     )
     create.add_argument("--staff", action="store_true", help="Let the user into the admin.")
     create.set_defaults(handler=create_user)
@@ -93,8 +95,8 @@ def _permissions(names: list[str], read_only: bool) -> list[Permission]:
     if unknown:
         known = ", ".join(sorted(by_codename))
         raise CommandFailed(f"unknown permission {', '.join(unknown)} (known: {known})")
-    if read_only:
-        wanted |= {c for c in by_codename if c.startswith("view_")}
+    if read_only:  # the records, not other users' tokens
+        wanted |= {c for c in by_codename if c.startswith("view_") and c != "view_token"}
     return [by_codename[c] for c in sorted(wanted)]
 
 

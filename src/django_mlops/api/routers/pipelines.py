@@ -21,6 +21,7 @@ from ..schemas.pipelines import (
     pipeline_summary,
 )
 from ..schemas.runs import RunDetail, RunRequest, run_detail
+from .runs import task_counts
 
 __all__ = ["router"]
 
@@ -70,5 +71,4 @@ def start_run(
     match = request.resolver_match
     namespace = match.namespace if match is not None else "mlops:api"
     response["Location"] = reverse(f"{namespace}:get_run", args=[run.pk])
-    counts = {"total": run.tasks_total, "by_state": {}, "failed": []}
-    return Status(202, run_detail(run, {}, counts))
+    return Status(202, run_detail(run, {}, task_counts(run)))

@@ -113,5 +113,4 @@ def queue_run_retry(request: HttpRequest, run_id: RunId) -> Status[dict[str, Any
         run = queue_retry(original, created_by=user)
     except PipelineNotFound as exc:
         raise HttpError(409, str(exc)) from None
-    counts = {"total": run.tasks_total, "by_state": {}, "failed": []}
-    return Status(202, run_detail(run, {}, counts))
+    return Status(202, run_detail(run, {}, task_counts(run)))
