@@ -42,7 +42,10 @@ ensure_venv() {
   "$PY" -m pip install -q "scikit-build-core>=0.10" "nanobind>=2.4"
   say "Building the engine and installing django-mlops[$extras] (incremental)"
   # Warnings are errors in the project's own builds (a user's pip install has them off).
-  flock /tmp/django-mlops-build.lock \
+  # Make, not Ninja: scikit-build-core looks for Ninja by importing the `ninja` module,
+  # and in this environment that name is django-ninja (which fails outside Django).
+  CMAKE_GENERATOR="Unix Makefiles" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    flock /tmp/django-mlops-build.lock \
     "$PY" -m pip install -q --no-build-isolation -Ccmake.define.MLOPS_ENGINE_WERROR=ON \
     -e "$MLOPS_ROOT[$extras]"
 }

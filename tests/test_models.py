@@ -79,9 +79,10 @@ def test_artifacts_in_use_cannot_be_deleted() -> None:
 
 
 def test_run_pipeline_permission_exists() -> None:
-    assert Permission.objects.filter(
-        codename="run_pipeline", content_type__app_label="django_mlops"
-    ).exists()
+    for codename in ("run_pipeline", "promote_model", "predict"):
+        assert Permission.objects.filter(
+            codename=codename, content_type__app_label="django_mlops"
+        ).exists(), codename
 
 
 def test_query_indexes_exist() -> None:
@@ -89,7 +90,9 @@ def test_query_indexes_exist() -> None:
         run_indexes = connection.introspection.get_constraints(cursor, Run._meta.db_table)
         task_indexes = connection.introspection.get_constraints(cursor, TaskRun._meta.db_table)
     assert {"mlops_run_pipeline_idx", "mlops_run_status_idx"} <= set(run_indexes)
-    assert run_indexes["mlops_run_pipeline_idx"]["columns"] == ["pipeline", "created_at"]
+    # Each ends with id, the tie-breaker of every list of runs (deep API pages).
+    assert run_indexes["mlops_run_pipeline_idx"]["columns"] == ["pipeline", "created_at", "id"]
+    assert run_indexes["mlops_run_created_idx"]["columns"] == ["created_at", "id"]
     assert task_indexes["mlops_taskrun_key_idx"]["columns"] == ["key"]
     # The recorder writes JSON it built itself: no per-row JSON_VALID check.
     assert not any(

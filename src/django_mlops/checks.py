@@ -1,4 +1,4 @@
-"""System checks (ids ``django_mlops.E001`` ... ``E012``, ``W001``, ``W020``).
+"""System checks (ids ``django_mlops.E001`` ... ``E021``, ``W001``, ``W020``, ``W021``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -172,6 +172,43 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
+def _check_api(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key in ("API_MAX_BODY_BYTES", "API_PAGE_SIZE", "API_MAX_PAGE_SIZE"):
+        if not _is_positive_number(config.get(key, DEFAULTS[key]), integer=True):
+            errors.append(
+                Error(f"MLOPS['{key}'] must be a positive int.", hint=_DOCS, id="django_mlops.E020")
+            )
+    if not errors and config.get("API_PAGE_SIZE", DEFAULTS["API_PAGE_SIZE"]) > config.get(
+        "API_MAX_PAGE_SIZE", DEFAULTS["API_MAX_PAGE_SIZE"]
+    ):
+        errors.append(
+            Error(
+                "MLOPS['API_PAGE_SIZE'] must not exceed MLOPS['API_MAX_PAGE_SIZE'].",
+                hint=_DOCS,
+                id="django_mlops.E021",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_api_docs(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The API's interactive docs need django-ninja's static files (never a CDN)."""
+    if "ninja" in settings.INSTALLED_APPS:
+        return []
+    return [
+        Warning(
+            "'ninja' is not in INSTALLED_APPS: the API's interactive docs (api/docs) show only "
+            "a link to the OpenAPI document.",
+            hint="Add 'ninja' to INSTALLED_APPS so Swagger UI is served from your static files.",
+            id="django_mlops.W021",
+        )
+    ]
+
+
 @register(Tags.compatibility)
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
@@ -200,6 +237,7 @@ def check_settings(
     messages += _check_executors(config)
     messages += _check_start_method(config)
     messages += _check_storage(config.get("ARTIFACT_STORAGE"))
+    messages += _check_api(config)
     return messages
 
 

@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     "PIPELINE_MODULES": [],
     # Root of the user's project, for git commit/dirty; None: BASE_DIR or the cwd.
     "PROJECT_ROOT": None,
+    # The REST API refuses request bodies larger than this (413), before reading them.
+    "API_MAX_BODY_BYTES": 1024 * 1024,
+    # Items per page of API lists when the client does not say, and the most it may ask.
+    "API_PAGE_SIZE": 50,
+    "API_MAX_PAGE_SIZE": 200,
 }
 
 
@@ -69,6 +74,9 @@ class MlopsSettings:
     RUN_STALE_SECONDS: float
     PIPELINE_MODULES: list[str]
     PROJECT_ROOT: Path
+    API_MAX_BODY_BYTES: int
+    API_PAGE_SIZE: int
+    API_MAX_PAGE_SIZE: int
     unknown_keys: tuple[str, ...] = field(default=())
 
     @property

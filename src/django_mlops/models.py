@@ -30,6 +30,7 @@ __all__ = [
     "TaskQuerySet",
     "TaskRun",
     "TaskState",
+    "Token",
 ]
 
 _SHA_LENGTH = 64
@@ -133,11 +134,18 @@ class Run(models.Model):
 
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["pipeline", "-created_at"], name="mlops_run_pipeline_idx"),
-            models.Index(fields=["status", "-created_at"], name="mlops_run_status_idx"),
-            models.Index(fields=["-created_at"], name="mlops_run_created_idx"),
+            # Each ends with -id: lists are ordered (-created_at, -id), and an index
+            # that has both serves a deep page (OFFSET) without a sort.
+            models.Index(fields=["pipeline", "-created_at", "-id"], name="mlops_run_pipeline_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="mlops_run_status_idx"),
+            models.Index(fields=["-created_at", "-id"], name="mlops_run_created_idx"),
         ]
-        permissions = [("run_pipeline", "Can run pipelines")]
+        # promote_model and predict guard the model registry and its predict endpoint.
+        permissions = [
+            ("run_pipeline", "Can run pipelines"),
+            ("promote_model", "Can point model aliases at versions"),
+            ("predict", "Can call model predictions"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.pipeline} #{self.pk} ({self.status})"
@@ -455,3 +463,8 @@ class ShareLink(models.Model):
     def active(self) -> bool:
         """Whether the link still opens its page."""
         return self.revoked_at is None
+
+
+# The API token model lives in its own module (one job each); importing it here
+# registers it with the app like the records above.
+from .tokens import Token  # noqa: E402

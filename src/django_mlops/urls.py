@@ -1,11 +1,14 @@
 """django-mlops' URLs: ``path("mlops/", include("django_mlops.urls"))`` in a project's urls.
 
-Namespace ``mlops``. The website's pages are in ``django_mlops.web.urls``.
+Namespace ``mlops``. The website's pages are in ``django_mlops.web.urls``, the REST API
+(namespace ``mlops:api``) in ``django_mlops.api.site``.
 """
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
+
+from .api.site import api
 
 __all__ = ["app_name", "urlpatterns"]
 
@@ -13,4 +16,5 @@ app_name = "mlops"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("django_mlops.web.urls")),
+    path("api/", api.urls),
 ]

@@ -1,4 +1,4 @@
-"""The admin for every record: read-only history, and pages of bounded size.
+"""The admin for every record (read-only history, pages of bounded size) and API tokens.
 
 Records are what runs wrote; editing one by hand would make it lie, so nothing
 here can be added or changed, by anyone, superusers included (viewing needs
@@ -13,6 +13,7 @@ from .base import PREVIEW_ROWS, RecordAdmin
 from .links import ShareLinkAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
 from .runs import RunAdmin, TaskAttemptAdmin, TaskOutputAdmin, TaskRunAdmin
+from .tokens import TokenAdmin
 
 __all__ = [
     "PREVIEW_ROWS",
@@ -26,4 +27,5 @@ __all__ = [
     "TaskAttemptAdmin",
     "TaskOutputAdmin",
     "TaskRunAdmin",
+    "TokenAdmin",
 ]

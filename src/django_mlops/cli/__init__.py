@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     "django_mlops.cli.logs",
     "django_mlops.cli.actions",
     "django_mlops.cli.ui",
+    "django_mlops.cli.accounts",
 )
 
 

@@ -30,6 +30,7 @@ def enqueue_run(
     priority: int = 0,
     created_by: User | None = None,
     params_from_text: bool = False,
+    retry_of: Run | None = None,
     using: str = "default",
 ) -> Run:
     """A new ``queued`` Run of ``pipeline``, for a worker to take; nothing runs here.
@@ -40,7 +41,8 @@ def enqueue_run(
     tag), so a run that is queued can start. ``executor`` names a built-in executor
     or one of ``MLOPS["EXECUTORS"]`` (else ``RunError``); blank means the worker's
     default.
-    Higher ``priority`` runs are taken first.
+    Higher ``priority`` runs are taken first. ``retry_of`` records the run this
+    one retries (see :func:`~django_mlops.run.reproduce.queue_retry`).
     """
     from ..conf import mlops_settings
     from ..executors import BUILTIN_EXECUTORS
@@ -70,4 +72,5 @@ def enqueue_run(
         priority=priority,
         created_by=created_by,
         tasks_total=len(pipeline),
+        retry_of=retry_of,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.utils import timezone
 
@@ -19,11 +19,22 @@ from ..records.results import InMemoryRun
 from .runner import run_pipeline
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from ..executors import Executor
     from ..models import Run
     from .loop import RunEvent
 
-__all__ = ["OutputComparison", "ReproduceReport", "cancel_run", "reproduce_run", "retry_run"]
+__all__ = [
+    "OutputComparison",
+    "ReproduceReport",
+    "Selection",
+    "cancel_run",
+    "queue_retry",
+    "reproduce_run",
+    "retry_run",
+    "run_selection",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +99,33 @@ def _load(run_id: int | Run) -> Run:
         raise RunError(f"no run with id {run_id}") from None
 
 
+class Selection(TypedDict):
+    """A run's selection, as ``run_pipeline`` and ``enqueue_run`` take it."""
+
+    only: list[str]
+    from_nodes: list[str]
+    to_nodes: list[str]
+    tags: list[str]
+
+
+def run_selection(run: Run) -> Selection:
+    """The run's selection as the keywords ``only``, ``from_nodes``, ``to_nodes``, ``tags``."""
+    selection: dict[str, Any] = run.selection or {}
+    return {
+        "only": list(selection.get("only", ())),
+        "from_nodes": list(selection.get("from", ())),
+        "to_nodes": list(selection.get("to", ())),
+        "tags": list(selection.get("tags", ())),
+    }
+
+
 def _rerun(run: Run, executor: str | Executor | None, **options: Any) -> Run:
     """Run ``run``'s pipeline again with its params and selection."""
-    selection: dict[str, Any] = run.selection or {}
     new = run_pipeline(
         pipeline_of_run(run),
         params=run.params,
         executor=executor or run.executor or None,
-        only=list(selection.get("only", ())),
-        from_nodes=list(selection.get("from", ())),
-        to_nodes=list(selection.get("to", ())),
-        tags=list(selection.get("tags", ())),
+        **run_selection(run),
         **options,
     )
     assert not isinstance(new, InMemoryRun)
@@ -160,6 +187,28 @@ def retry_run(
     """
     original = _load(run_id)
     return _rerun(original, executor, retry_of=original, on_event=on_event)
+
+
+def queue_retry(run_id: int | Run, *, created_by: User | None = None) -> Run:
+    """Queue a retry of a finished run (its params, selection and executor) for a worker.
+
+    What :func:`retry_run` does in this process, left to the queue instead: the
+    website and the API never execute a pipeline in the web process. A run that
+    is still queued or running is an error (cancel it first).
+    """
+    from ..queue import enqueue_run
+
+    original = _load(run_id)
+    if original.status in ("queued", "running"):
+        raise RunError(f"run {original.pk} is {original.status}: wait for it or cancel it first")
+    return enqueue_run(
+        pipeline_of_run(original),
+        params=original.params,
+        executor=original.executor,
+        created_by=created_by,
+        retry_of=original,
+        **run_selection(original),
+    )
 
 
 def cancel_run(run_id: int | Run) -> Run:

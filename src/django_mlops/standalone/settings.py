@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the API docs' static files (Swagger UI)
     "django_mlops",
 ]
 MIDDLEWARE = [

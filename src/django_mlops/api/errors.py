@@ -1,0 +1,116 @@
+"""How the API answers what it cannot do: one JSON shape per kind of error.
+
+Every error body is ``{"detail": "..."}``, except validation errors (422), which
+list each field as ninja does: ``{"detail": [{"loc": ["body", "params", "C"],
+"msg": "...", "type": "..."}]}``. Domain errors raised by the shared code (an
+unknown pipeline, refused params, an unknown node in a selection, a run that
+cannot be cancelled) are turned into these here, so the routers stay thin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError
+
+from ..errors import (
+    ParamValidationError,
+    PipelineError,
+    PipelineNotFound,
+    RunError,
+    SelectionError,
+)
+
+__all__ = [
+    "ErrorOut",
+    "FieldErrorOut",
+    "ValidationErrorOut",
+    "errors_for",
+    "field_error",
+    "install_error_handlers",
+]
+
+
+class ErrorOut(Schema):
+    """An error the client can act on, in words."""
+
+    detail: str
+
+
+class FieldErrorOut(Schema):
+    """One refused field: where it is (``["body", "params", "C"]``) and what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(Schema):
+    """A request whose fields were refused: one entry per field."""
+
+    detail: list[FieldErrorOut]
+
+
+#: The errors every authenticated operation can answer.
+COMMON_ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    413: ErrorOut,
+    415: ErrorOut,
+    422: ValidationErrorOut,
+}
+
+
+def errors_for(*codes: int) -> dict[int, type[Schema]]:
+    """The common error responses plus ``codes`` (404: ErrorOut, 409: ErrorOut...)."""
+    return {**COMMON_ERRORS, **{code: ErrorOut for code in codes}}
+
+
+def field_error(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> dict[str, Any]:
+    """One entry of a 422's ``detail`` list."""
+    return {"loc": list(loc), "msg": msg, "type": kind}
+
+
+def validation_error(entries: Iterable[dict[str, Any]]) -> ValidationError:
+    """Ninja's ValidationError (a 422) with our entries."""
+    return ValidationError(list(entries))
+
+
+def _detail(api: NinjaAPI, request: HttpRequest, status: int, detail: str) -> HttpResponse:
+    return api.create_response(request, {"detail": detail}, status=status)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Map the shared code's exceptions to 4xx answers on ``api``."""
+
+    def pipeline_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 404, str(exc))
+
+    def params_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        entries = [field_error(["body", "params", e.param], e.message) for e in exc.errors]
+        return api.create_response(request, {"detail": entries}, status=422)
+
+    def selection_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        entries = [field_error(["body"], str(exc), "selection_error")]
+        return api.create_response(request, {"detail": entries}, status=422)
+
+    def pipeline_broken(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 409, f"the pipeline cannot run as defined: {exc}")
+
+    def run_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 409, str(exc))
+
+    def too_big(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 413, f"request body too large: {exc}")
+
+    api.add_exception_handler(PipelineNotFound, pipeline_not_found)
+    api.add_exception_handler(ParamValidationError, params_refused)
+    api.add_exception_handler(SelectionError, selection_refused)
+    api.add_exception_handler(PipelineError, pipeline_broken)
+    api.add_exception_handler(RunError, run_refused)
+    api.add_exception_handler(RequestDataTooBig, too_big)
