@@ -50,6 +50,13 @@ DEFAULTS: dict[str, Any] = {
     "PIPELINE_MODULES": [],
     # Root of the user's project, for git commit/dirty; None: BASE_DIR or the cwd.
     "PROJECT_ROOT": None,
+    # How register_model stores models: "joblib", or "skops" where the model's types allow.
+    "MODEL_FORMAT": "joblib",
+    # Types skops may load beyond its defaults (e.g. "sklearn.tree._tree.Tree"); never
+    # taken from an artifact.
+    "SKOPS_TRUSTED_TYPES": [],
+    # Loaded models each serving process keeps (least recently used dropped first).
+    "MODEL_CACHE_SIZE": 8,
 }
 
 
@@ -69,6 +76,9 @@ class MlopsSettings:
     RUN_STALE_SECONDS: float
     PIPELINE_MODULES: list[str]
     PROJECT_ROOT: Path
+    MODEL_FORMAT: str
+    SKOPS_TRUSTED_TYPES: list[str]
+    MODEL_CACHE_SIZE: int
     unknown_keys: tuple[str, ...] = field(default=())
 
     @property
@@ -96,6 +106,7 @@ def _computed(user: dict[str, Any]) -> dict[str, Any]:
     if merged["PROCESS_START_METHOD"] is None:
         merged["PROCESS_START_METHOD"] = "fork" if sys.platform.startswith("linux") else "spawn"
     merged["PIPELINE_MODULES"] = [str(m) for m in merged["PIPELINE_MODULES"]]
+    merged["SKOPS_TRUSTED_TYPES"] = [str(t) for t in merged["SKOPS_TRUSTED_TYPES"]]
     return merged
 
 

@@ -16,11 +16,15 @@ from django.db import models
 from django.utils import timezone
 
 __all__ = [
+    "AliasChange",
     "Artifact",
     "LoggedArtifact",
     "Metric",
+    "ModelAlias",
+    "ModelVersion",
     "Param",
     "RecordJSONField",
+    "RegisteredModel",
     "Run",
     "RunStatus",
     "Serializer",
@@ -70,6 +74,7 @@ class Serializer(models.TextChoices):
     JOBLIB = "joblib", "joblib"
     BYTES = "bytes", "bytes"
     TEXT = "text", "text"
+    SKOPS = "skops", "skops"
 
 
 class Run(models.Model):
@@ -415,3 +420,7 @@ class Metric(models.Model):
     def __str__(self) -> str:
         step = "" if self.step is None else f"@{self.step}"
         return f"{self.key}{step}={self.value}"
+
+
+# The registry's models live with the registry; Django finds them through this module.
+from .registry.records import AliasChange, ModelAlias, ModelVersion, RegisteredModel  # noqa: E402
