@@ -1,8 +1,10 @@
 """The per-process cache of loaded models, swapped without restart when an alias moves.
 
-Each request resolves its alias (or version number) to a version id with one
+Each request resolves its alias (or version number) to a version with one
 indexed query, then takes that version's loaded model from the cache, loading it
-once if needed. When an alias moves, the next request resolves to the new id and
+once if needed. The cache key is the version's id, number and SHA-256 together,
+so a reused id (SQLite hands out a deleted row's id again) never answers with
+another version's model. When an alias moves, the next request resolves to the new id and
 loads it; requests already holding the old one finish with it. Every answer thus
 comes from exactly one version, and says which (``LoadedModel.version``).
 """
@@ -16,7 +18,10 @@ from .errors import ModelNotFoundError
 from .loading import LoadedModel, load_version
 from .lookups import DEFAULT_ALIAS, get_registered_model
 
-__all__ = ["ModelCache", "model_cache"]
+__all__ = ["ModelCache", "VersionKey", "model_cache"]
+
+#: (model name, version id, version number, SHA-256): what a request resolved to.
+VersionKey = tuple[str, int, int, str]
 
 
 class ModelCache:
@@ -24,9 +29,9 @@ class ModelCache:
 
     def __init__(self, size: int | None = None) -> None:
         self._size = size
-        self._loaded: OrderedDict[int, LoadedModel] = OrderedDict()
+        self._loaded: OrderedDict[VersionKey, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[int, threading.Lock] = {}
+        self._loading: dict[VersionKey, threading.Lock] = {}
 
     @property
     def size(self) -> int:
@@ -37,8 +42,10 @@ class ModelCache:
 
         return mlops_settings().MODEL_CACHE_SIZE
 
-    def resolve(self, name: str, *, alias: str | None = None, version: int | None = None) -> int:
-        """The id of the version that ``alias`` (default ``production``) or ``version`` names."""
+    def resolve(
+        self, name: str, *, alias: str | None = None, version: int | None = None
+    ) -> VersionKey:
+        """The version that ``alias`` (default ``production``) or ``version`` names (one query)."""
         from ..models import ModelAlias, ModelVersion
 
         if alias is not None and version is not None:
@@ -46,7 +53,7 @@ class ModelCache:
         if version is not None:
             found = (
                 ModelVersion.objects.filter(model__name=name, version=version)
-                .values_list("id", flat=True)
+                .values_list("id", "version", "sha256")
                 .first()
             )
             what = f"version {version}"
@@ -54,50 +61,55 @@ class ModelCache:
             alias = alias or DEFAULT_ALIAS
             found = (
                 ModelAlias.objects.filter(model__name=name, name=alias)
-                .values_list("version_id", flat=True)
+                .values_list("version_id", "version__version", "version__sha256")
                 .first()
             )
             what = f"alias '{alias}'"
         if found is None:
             get_registered_model(name)
             raise ModelNotFoundError(f"model '{name}' has no {what}")
-        return int(found)
+        version_id, number, sha256 = found
+        return (name, int(version_id), int(number), str(sha256))
 
     def get(
         self, name: str, *, alias: str | None = None, version: int | None = None
     ) -> LoadedModel:
         """The loaded version ``alias``/``version`` names now (one query when already loaded)."""
-        version_id = self.resolve(name, alias=alias, version=version)
-        return self.get_by_id(version_id)
+        return self.get_resolved(self.resolve(name, alias=alias, version=version))
 
-    def get_by_id(self, version_id: int) -> LoadedModel:
-        """The loaded version with this id, loading (and verifying) it once per process."""
+    def get_resolved(self, key: VersionKey) -> LoadedModel:
+        """The loaded version ``key`` names, loading (and verifying) it once per process."""
         with self._lock:
-            loaded = self._loaded.get(version_id)
+            loaded = self._loaded.get(key)
             if loaded is not None:
-                self._loaded.move_to_end(version_id)
+                self._loaded.move_to_end(key)
                 return loaded
-            gate = self._loading.setdefault(version_id, threading.Lock())
+            gate = self._loading.setdefault(key, threading.Lock())
         # One thread loads a version; the others asking for it wait for that load.
         with gate:
             with self._lock:
-                loaded = self._loaded.get(version_id)
+                loaded = self._loaded.get(key)
             if loaded is None:
-                loaded = self._load(version_id)
+                loaded = self._load(key)
                 with self._lock:
-                    self._loaded[version_id] = loaded
+                    self._loaded[key] = loaded
                     while len(self._loaded) > max(1, self.size):
                         self._loaded.popitem(last=False)
-                    self._loading.pop(version_id, None)
+                    self._loading.pop(key, None)
         return loaded
 
     @staticmethod
-    def _load(version_id: int) -> LoadedModel:
+    def _load(key: VersionKey) -> LoadedModel:
         from ..models import ModelVersion
 
-        row = ModelVersion.objects.select_related("model", "artifact").filter(pk=version_id).first()
+        name, version_id, number, sha256 = key
+        row = (
+            ModelVersion.objects.select_related("model", "artifact")
+            .filter(pk=version_id, version=number, sha256=sha256)
+            .first()
+        )
         if row is None:
-            raise ModelNotFoundError(f"model version id {version_id} is gone")
+            raise ModelNotFoundError(f"model '{name}' version {number} is gone")
         return load_version(row)
 
     def loaded_versions(self) -> list[tuple[str, int]]:
