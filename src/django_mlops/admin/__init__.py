@@ -11,15 +11,20 @@ tasks, so pages never list a related table in full: they show counts and at most
 from .artifacts import ArtifactAdmin
 from .base import PREVIEW_ROWS, RecordAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
+from .registry import AliasChangeAdmin, ModelAliasAdmin, ModelVersionAdmin, RegisteredModelAdmin
 from .runs import RunAdmin, TaskAttemptAdmin, TaskOutputAdmin, TaskRunAdmin
 
 __all__ = [
     "PREVIEW_ROWS",
+    "AliasChangeAdmin",
     "ArtifactAdmin",
     "LoggedArtifactAdmin",
     "MetricAdmin",
+    "ModelAliasAdmin",
+    "ModelVersionAdmin",
     "ParamAdmin",
     "RecordAdmin",
+    "RegisteredModelAdmin",
     "RunAdmin",
     "TaskAttemptAdmin",
     "TaskOutputAdmin",
