@@ -18,7 +18,7 @@ from ..records.environment import installed_packages
 __all__ = ["model_libraries", "version_mismatches"]
 
 # Always relevant to a pickled numeric model, when installed.
-_BASE = ("numpy", "scipy", "scikit-learn", "joblib", "pandas", "skops")
+_BASE = ("numpy", "scipy", "scikit-learn", "joblib", "pandas")
 _MAX_OBJECTS = 2000  # a bound on the walk through nested estimators
 
 
@@ -55,10 +55,10 @@ def _modules(model: Any) -> set[str]:
     return found
 
 
-def model_libraries(model: Any) -> dict[str, str]:
-    """Distribution -> version for the libraries ``model`` needs, plus ``python``."""
+def model_libraries(model: Any, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Distribution -> version for the libraries ``model`` (and ``extra``) need, plus ``python``."""
     installed = installed_packages()
-    names = {_normal(n) for n in _BASE}
+    names = {_normal(n) for n in (*_BASE, *extra)}
     mapping = _distributions_of_module()
     for module in _modules(model):
         names.update(_normal(d) for d in mapping.get(module, ()))

@@ -86,11 +86,13 @@ def prepare_registration(
         raise TypeError("register_model needs a fitted model, not None")
     if not isinstance(description, str):
         raise TypeError(f"description must be a string, not {description!r}")
+    artifact = dump_model(model)
     return ModelRegistration(
         name=name,
-        artifact=dump_model(model),
+        artifact=artifact,
         signature=infer_signature(sample_input),
-        libraries=model_libraries(model),
+        # Loading a skops file needs skops itself; a joblib one does not.
+        libraries=model_libraries(model, ("skops",) if artifact.serializer == "skops" else ()),
         metrics=_metrics(metrics),
         description=description,
     )
