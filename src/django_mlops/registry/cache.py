@@ -67,7 +67,12 @@ class ModelCache:
             what = f"alias '{alias}'"
         if found is None:
             get_registered_model(name)
-            raise ModelNotFoundError(f"model '{name}' has no {what}")
+            hint = (
+                ""
+                if version is not None
+                else (f"; point it at a version: mlops models promote {name} {alias} --version V")
+            )
+            raise ModelNotFoundError(f"model '{name}' has no {what}{hint}")
         version_id, number, sha256 = found
         return (name, int(version_id), int(number), str(sha256))
 
