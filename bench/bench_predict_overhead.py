@@ -5,7 +5,7 @@ query), the cached loaded version, checking the records against the signature an
 building the DataFrame, and turning predictions into JSON-ready values. Three models
 (LogisticRegression, RandomForest with 100 trees, HistGradientBoosting) on 10 float
 features, batches of 1 and 100 records. Standalone mode in a temporary MLOPS_HOME
-(SQLite). Run: ``.venv/bin/python bench/bench_predict_overhead.py``.
+(SQLite), OMP_NUM_THREADS=1. Run: ``.venv/bin/python bench/bench_predict_overhead.py [CALLS]``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("MLOPS_HOME", tempfile.mkdtemp(prefix="mlops-bench-predict-"))
+# One thread per serving process (as under gunicorn workers): OpenMP's spinning threads
+# on a shared 2-core machine otherwise make HistGradientBoosting's timings noise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from django_mlops.standalone.bootstrap import setup  # noqa: E402
 
