@@ -23,7 +23,7 @@ os.environ.setdefault("MLOPS_HOME", tempfile.mkdtemp(prefix="mlops-bench-predict
 # on a shared 2-core machine otherwise make HistGradientBoosting's timings noise.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from django_mlops.standalone.bootstrap import setup  # noqa: E402
+from django_mlops.standalone.bootstrap import setup
 
 setup()
 
