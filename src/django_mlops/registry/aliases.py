@@ -10,20 +10,24 @@ database access) it is recorded as made by nobody in particular.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import router, transaction
+from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
 from .errors import AliasPermissionError
 from .lookups import get_version
 
 if TYPE_CHECKING:
-    from ..models import ModelAlias
+    from ..models import ModelAlias, ModelVersion, RegisteredModel
 
 __all__ = ["PROMOTE_PERMISSION", "check_alias_name", "remove_alias", "set_alias"]
 
 PROMOTE_PERMISSION = "django_mlops.promote_model"
+_RETRY_SECONDS = 10.0
+T = TypeVar("T")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 
 
@@ -43,6 +47,26 @@ def _check_permission(user: Any, name: str) -> None:
         )
 
 
+def _retrying(write: Callable[[], T]) -> T:
+    """``write()`` (a transaction), tried again while it fails for a passing reason.
+
+    Serving processes read the alias on every request; on SQLite a move can meet
+    their read locks, and on PostgreSQL a lock timeout. Neither should lose the move.
+    """
+    from ..records.writer import is_passing_error
+
+    deadline = time.monotonic() + _RETRY_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            return write()
+        except DatabaseError as exc:
+            if not is_passing_error(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def set_alias(
     name: str, alias: str, version: int, user: Any = None, comment: str = ""
 ) -> ModelAlias:
@@ -51,12 +75,15 @@ def set_alias(
     Setting an alias to the version it already points at changes nothing and
     records nothing.
     """
-    from ..models import AliasChange, ModelAlias
-
     check_alias_name(alias)
     _check_permission(user, name)
     target = get_version(name, version=version)
-    user_id = getattr(user, "pk", None)
+    return _retrying(lambda: _move(target, alias, getattr(user, "pk", None), comment))
+
+
+def _move(target: ModelVersion, alias: str, user_id: Any, comment: str) -> ModelAlias:
+    from ..models import AliasChange, ModelAlias
+
     using = router.db_for_write(ModelAlias) or "default"
     with transaction.atomic(using=using):
         current = (
@@ -97,11 +124,16 @@ def set_alias(
 
 def remove_alias(name: str, alias: str, user: Any = None, comment: str = "") -> None:
     """Delete ``alias`` of model ``name`` (recorded in the trail as a move to no version)."""
-    from ..models import AliasChange, ModelAlias
     from .lookups import get_registered_model
 
     _check_permission(user, name)
     registered = get_registered_model(name)
+    _retrying(lambda: _remove(registered, name, alias, getattr(user, "pk", None), comment))
+
+
+def _remove(registered: RegisteredModel, name: str, alias: str, user_id: Any, comment: str) -> None:
+    from ..models import AliasChange, ModelAlias
+
     using = router.db_for_write(ModelAlias) or "default"
     with transaction.atomic(using=using):
         current = (
@@ -120,7 +152,7 @@ def remove_alias(name: str, alias: str, user: Any = None, comment: str = "") -> 
             alias=alias,
             from_version=current.version,
             from_number=current.version.version,
-            user_id=getattr(user, "pk", None),
+            user_id=user_id,
             comment=comment,
             changed_at=timezone.now(),
         )

@@ -13,15 +13,34 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
+from django.db.models import QuerySet
+
+from ..models import ModelAlias, ModelVersion
 from .errors import ModelNotFoundError
 from .loading import LoadedModel, load_version
 from .lookups import DEFAULT_ALIAS, get_registered_model
+from .resolving import CompiledLookup
 
 __all__ = ["ModelCache", "VersionKey", "model_cache"]
 
 #: (model name, version id, version number, SHA-256): what a request resolved to.
 VersionKey = tuple[str, int, int, str]
+
+
+def _alias_rows(name: str, alias: str) -> QuerySet[Any]:
+    rows = ModelAlias.objects.filter(model__name=name, name=alias).order_by()
+    return rows.values_list("version_id", "version__version", "version__sha256")[:1]
+
+
+def _version_rows(name: str, version: int) -> QuerySet[Any]:
+    rows = ModelVersion.objects.filter(model__name=name, version=version).order_by()
+    return rows.values_list("id", "version", "sha256")[:1]
+
+
+_by_alias = CompiledLookup(ModelAlias, _alias_rows)
+_by_version = CompiledLookup(ModelVersion, _version_rows)
 
 
 class ModelCache:
@@ -46,24 +65,14 @@ class ModelCache:
         self, name: str, *, alias: str | None = None, version: int | None = None
     ) -> VersionKey:
         """The version that ``alias`` (default ``production``) or ``version`` names (one query)."""
-        from ..models import ModelAlias, ModelVersion
-
         if alias is not None and version is not None:
             raise ValueError("name a version or an alias, not both")
         if version is not None:
-            found = (
-                ModelVersion.objects.filter(model__name=name, version=version)
-                .values_list("id", "version", "sha256")
-                .first()
-            )
+            found = _by_version.fetch_one(name=name, version=version)
             what = f"version {version}"
         else:
             alias = alias or DEFAULT_ALIAS
-            found = (
-                ModelAlias.objects.filter(model__name=name, name=alias)
-                .values_list("version_id", "version__version", "version__sha256")
-                .first()
-            )
+            found = _by_alias.fetch_one(name=name, alias=alias)
             what = f"alias '{alias}'"
         if found is None:
             get_registered_model(name)
@@ -105,8 +114,6 @@ class ModelCache:
 
     @staticmethod
     def _load(key: VersionKey) -> LoadedModel:
-        from ..models import ModelVersion
-
         name, version_id, number, sha256 = key
         row = (
             ModelVersion.objects.select_related("model", "artifact")
