@@ -102,3 +102,20 @@ def test_hot_swap_under_concurrent_requests() -> None:
     wrong = [(v, p) for v, p in answers if p != expected[v]]
     assert not wrong, wrong[:3]
     assert ModelVersion.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_unknown_names_are_errors_that_say_what_to_do() -> None:
+    from django_mlops.registry import ModelNotFoundError
+
+    cache = ModelCache()
+    with pytest.raises(ModelNotFoundError, match="no registered model named 'iris-test'"):
+        cache.get("iris-test")
+    models.iris_models.run(executor="inline")
+    with pytest.raises(ModelNotFoundError, match="mlops models promote iris-test production"):
+        cache.get("iris-test")
+    with pytest.raises(ModelNotFoundError, match=r"has no version 5$"):
+        cache.get("iris-test", version=5)
+    with pytest.raises(ValueError, match="not both"):
+        cache.get("iris-test", alias="production", version=1)
+    assert cache.get("iris-test", version=1).version == 1
