@@ -35,6 +35,10 @@ say "Running iris again: every step comes from the cache"
 manage mlops run iris
 manage mlops runs --limit 10
 
+say "The models the runs registered (iris-classifier, diabetes-ridge, digits-svc)"
+manage mlops models promote iris-classifier production --version 1 --comment "the demo's first release"
+manage mlops models list
+
 say "Pictures written to example/pictures/"
 ls -1 pictures
 

@@ -78,11 +78,15 @@ def test_artifacts_in_use_cannot_be_deleted() -> None:
     artifact.delete()
 
 
-def test_run_pipeline_permission_exists() -> None:
+def test_product_permissions_exist_once() -> None:
+    # Once each: `django_mlops.<codename>` must name one permission, not one per model.
     for codename in ("run_pipeline", "promote_model", "predict"):
-        assert Permission.objects.filter(
-            codename=codename, content_type__app_label="django_mlops"
-        ).exists(), codename
+        assert (
+            Permission.objects.filter(
+                codename=codename, content_type__app_label="django_mlops"
+            ).count()
+            == 1
+        ), codename
 
 
 def test_query_indexes_exist() -> None:

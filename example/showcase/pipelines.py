@@ -28,7 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from django_mlops import Pipeline, log_metric, log_metrics, log_param
+from django_mlops import Pipeline, log_metric, log_metrics, log_param, register_model
 
 TARGET = "target"
 
@@ -92,9 +92,15 @@ def fit(train: pd.DataFrame, C: float) -> Any:
 
 @iris.node(inputs=["model", "test"], outputs="scores")
 def evaluate(model: Any, test: pd.DataFrame) -> dict[str, float]:
-    """Accuracy and macro F1 on the held-out flowers."""
+    """Accuracy and macro F1 on the held-out flowers; the model is registered with them."""
     scores = classification_scores(model, test)
     log_metrics(scores)
+    register_model(
+        "iris-classifier",
+        model,
+        sample_input=test.drop(columns=TARGET),
+        description="Iris species from the four measurements (logistic regression)",
+    )
     return scores
 
 
@@ -196,6 +202,13 @@ def evaluate_ridge(ridge: Any, test: pd.DataFrame) -> dict[str, float]:
     """RMSE and R² of the ridge model on the test patients."""
     scores = regression_scores(ridge, test)
     log_metrics({f"ridge_{key}": value for key, value in scores.items()})
+    register_model(
+        "diabetes-ridge",
+        ridge,
+        sample_input=test.drop(columns=TARGET),
+        metrics=scores,
+        description="Disease progression after one year (ridge regression)",
+    )
     return scores
 
 
@@ -306,4 +319,10 @@ def evaluate_best(
     model = SVC(C=best["C"], gamma=best["gamma"]).fit(x, y)
     scores = classification_scores(model, test)
     log_metrics(scores)
+    register_model(
+        "digits-svc",
+        model,
+        sample_input=test.drop(columns=TARGET),
+        description="Handwritten digits from 8x8 images (SVC, the best grid point)",
+    )
     return model, scores

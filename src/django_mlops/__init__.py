@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .lookups import get_run, runs
     from .params import Param
     from .pipeline import Node, Pipeline
+    from .registry.register import register_model
     from .tracking import log_artifact, log_metric, log_metrics, log_param
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "log_metric",
     "log_metrics",
     "log_param",
+    "register_model",
     "runs",
 ]
 
@@ -55,6 +57,7 @@ _LAZY = {
     "log_metric": "tracking",
     "log_metrics": "tracking",
     "log_artifact": "tracking",
+    "register_model": "registry.register",
     "PipelineError": "errors",
     "CycleError": "errors",
     "MissingInputError": "errors",

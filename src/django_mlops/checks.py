@@ -1,4 +1,5 @@
-"""System checks (ids ``django_mlops.E001`` ... ``E021``, ``W001``, ``W020``, ``W021``).
+"""System checks (ids ``django_mlops.E001``-``E012``, ``E020``-``E021`` (API), ``E030``-``E032``
+(registry), ``W001``, ``W020``, ``W021``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -209,6 +210,42 @@ def check_api_docs(
     ]
 
 
+def _check_registry(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    model_format = config.get("MODEL_FORMAT", "joblib")
+    if model_format not in ("joblib", "skops"):
+        errors.append(
+            Error(
+                f"MLOPS['MODEL_FORMAT'] = {model_format!r} is not a model format.",
+                hint="Use 'joblib' (the default) or 'skops'.",
+                id="django_mlops.E030",
+            )
+        )
+    trusted = config.get("SKOPS_TRUSTED_TYPES", [])
+    if (
+        isinstance(trusted, str)
+        or not isinstance(trusted, Sequence)
+        or not all(isinstance(t, str) and t for t in trusted)
+    ):
+        errors.append(
+            Error(
+                "MLOPS['SKOPS_TRUSTED_TYPES'] must be a list of type names.",
+                hint="Fully qualified names, e.g. ['sklearn.tree._tree.Tree'].",
+                id="django_mlops.E031",
+            )
+        )
+    size = config.get("MODEL_CACHE_SIZE", 8)
+    if not _is_positive_number(size, integer=True):
+        errors.append(
+            Error(
+                "MLOPS['MODEL_CACHE_SIZE'] must be a positive int.",
+                hint=_DOCS,
+                id="django_mlops.E032",
+            )
+        )
+    return errors
+
+
 @register(Tags.compatibility)
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
@@ -238,6 +275,7 @@ def check_settings(
     messages += _check_start_method(config)
     messages += _check_storage(config.get("ARTIFACT_STORAGE"))
     messages += _check_api(config)
+    messages += _check_registry(config)
     return messages
 
 

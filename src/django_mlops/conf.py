@@ -55,6 +55,13 @@ DEFAULTS: dict[str, Any] = {
     # Items per page of API lists when the client does not say, and the most it may ask.
     "API_PAGE_SIZE": 50,
     "API_MAX_PAGE_SIZE": 200,
+    # How register_model stores models: "joblib", or "skops" where the model's types allow.
+    "MODEL_FORMAT": "joblib",
+    # Types skops may load beyond its defaults (e.g. "sklearn.tree._tree.Tree"); never
+    # taken from an artifact.
+    "SKOPS_TRUSTED_TYPES": [],
+    # Loaded models each serving process keeps (least recently used dropped first).
+    "MODEL_CACHE_SIZE": 8,
 }
 
 
@@ -77,6 +84,9 @@ class MlopsSettings:
     API_MAX_BODY_BYTES: int
     API_PAGE_SIZE: int
     API_MAX_PAGE_SIZE: int
+    MODEL_FORMAT: str
+    SKOPS_TRUSTED_TYPES: list[str]
+    MODEL_CACHE_SIZE: int
     unknown_keys: tuple[str, ...] = field(default=())
 
     @property
@@ -104,6 +114,7 @@ def _computed(user: dict[str, Any]) -> dict[str, Any]:
     if merged["PROCESS_START_METHOD"] is None:
         merged["PROCESS_START_METHOD"] = "fork" if sys.platform.startswith("linux") else "spawn"
     merged["PIPELINE_MODULES"] = [str(m) for m in merged["PIPELINE_MODULES"]]
+    merged["SKOPS_TRUSTED_TYPES"] = [str(t) for t in merged["SKOPS_TRUSTED_TYPES"]]
     return merged
 
 

@@ -16,11 +16,15 @@ from django.db import models
 from django.utils import timezone
 
 __all__ = [
+    "AliasChange",
     "Artifact",
     "LoggedArtifact",
     "Metric",
+    "ModelAlias",
+    "ModelVersion",
     "Param",
     "RecordJSONField",
+    "RegisteredModel",
     "Run",
     "RunStatus",
     "Serializer",
@@ -72,6 +76,7 @@ class Serializer(models.TextChoices):
     JOBLIB = "joblib", "joblib"
     BYTES = "bytes", "bytes"
     TEXT = "text", "text"
+    SKOPS = "skops", "skops"
 
 
 class Run(models.Model):
@@ -140,12 +145,8 @@ class Run(models.Model):
             models.Index(fields=["status", "-created_at", "-id"], name="mlops_run_status_idx"),
             models.Index(fields=["-created_at", "-id"], name="mlops_run_created_idx"),
         ]
-        # promote_model and predict guard the model registry and its predict endpoint.
-        permissions = [
-            ("run_pipeline", "Can run pipelines"),
-            ("promote_model", "Can point model aliases at versions"),
-            ("predict", "Can call model predictions"),
-        ]
+        # promote_model and predict are declared by the registry (RegisteredModel).
+        permissions = [("run_pipeline", "Can run pipelines")]
 
     def __str__(self) -> str:
         return f"{self.pipeline} #{self.pk} ({self.status})"
@@ -467,4 +468,6 @@ class ShareLink(models.Model):
 
 # The API token model lives in its own module (one job each); importing it here
 # registers it with the app like the records above.
+# The registry's models live with the registry; Django finds them through this module.
+from .registry.records import AliasChange, ModelAlias, ModelVersion, RegisteredModel  # noqa: E402
 from .tokens import Token  # noqa: E402

@@ -12,16 +12,21 @@ from .artifacts import ArtifactAdmin
 from .base import PREVIEW_ROWS, RecordAdmin
 from .links import ShareLinkAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
+from .registry import AliasChangeAdmin, ModelAliasAdmin, ModelVersionAdmin, RegisteredModelAdmin
 from .runs import RunAdmin, TaskAttemptAdmin, TaskOutputAdmin, TaskRunAdmin
 from .tokens import TokenAdmin
 
 __all__ = [
     "PREVIEW_ROWS",
+    "AliasChangeAdmin",
     "ArtifactAdmin",
     "LoggedArtifactAdmin",
     "MetricAdmin",
+    "ModelAliasAdmin",
+    "ModelVersionAdmin",
     "ParamAdmin",
     "RecordAdmin",
+    "RegisteredModelAdmin",
     "RunAdmin",
     "ShareLinkAdmin",
     "TaskAttemptAdmin",

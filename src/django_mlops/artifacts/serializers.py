@@ -29,6 +29,7 @@ EXTENSIONS = {
     "joblib": "joblib",
     "bytes": "bin",
     "text": "txt",
+    "skops": "skops",
 }
 _SERIES_COLUMN = "__mlops_series__"
 _SCALARS = (str, int, float, bool, type(None))
@@ -181,4 +182,8 @@ def deserialize(data: bytes, serializer: str, type_name: str = "") -> Any:
     if serializer == "joblib":
         # Pickle: safe only because the caller verified these are bytes we wrote.
         return joblib.load(io.BytesIO(data))
+    if serializer == "skops":
+        from ..registry.formats import load_skops  # trusted types come from the settings
+
+        return load_skops(data)
     raise SerializationError(f"unknown serializer {serializer!r}")

@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "django_mlops.cli.actions",
     "django_mlops.cli.ui",
     "django_mlops.cli.accounts",
+    "django_mlops.cli.models",
 )
 
 

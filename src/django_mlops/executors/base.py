@@ -60,12 +60,13 @@ class TaskSpec:
 
 @dataclass(slots=True)
 class TrackingEvent:
-    """Something a node logged while it ran (``log_param``, ``log_metric``, ``log_artifact``).
+    """Something a node logged while it ran (``log_param``, ``log_metric``, ``log_artifact``,
+    ``register_model``).
 
     ``timestamp`` is wall-clock time (``time.time()``); ``step`` is only set for metrics.
     """
 
-    kind: Literal["param", "metric", "artifact"]
+    kind: Literal["param", "metric", "artifact", "model"]
     key: str
     value: Any
     step: int | None

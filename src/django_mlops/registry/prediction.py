@@ -1,0 +1,91 @@
+"""``predict``: a batch of records checked against the signature, answered by one version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .cache import ModelCache, model_cache
+from .errors import FieldError, InputValidationError
+from .signature import validate_inputs
+
+__all__ = ["Prediction", "predict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What a prediction answered, and which version answered it."""
+
+    model: str
+    version: int
+    predictions: list[Any]
+    #: With ``proba``: one {class: probability} per record.
+    probabilities: list[dict[str, float]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The response body: ``{"model", "version", "predictions"}`` (+ ``probabilities``)."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "version": self.version,
+            "predictions": self.predictions,
+        }
+        if self.probabilities is not None:
+            body["probabilities"] = self.probabilities
+        return body
+
+
+def _plain(values: Any) -> list[Any]:
+    """Model outputs as JSON-ready Python values."""
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        # JSON has no NaN: a missing prediction is null.
+        return [None if not np.isfinite(v) else float(v) for v in array.ravel()]
+    return list(array.tolist())
+
+
+def predict(
+    name: str,
+    records: Any,
+    *,
+    alias: str | None = None,
+    version: int | None = None,
+    proba: bool = False,
+    cache: ModelCache | None = None,
+) -> Prediction:
+    """Predict ``records`` (a list of {field: value}) with a version of model ``name``.
+
+    ``version`` or ``alias`` (default ``production``) chooses the version. The
+    records are checked against its signature first: any missing, extra or
+    mistyped field, or a wrong shape, raises one InputValidationError with every
+    problem. ``proba`` adds class probabilities (classifiers only).
+
+    >>> predict("iris-classifier", [{"sepal length (cm)": 5.1, ...}])  # doctest: +SKIP
+    Prediction(model='iris-classifier', version=3, predictions=[0], probabilities=None)
+    """
+    loaded = (cache or model_cache).get(name, alias=alias, version=version)
+    model = loaded.model
+    if proba and not hasattr(model, "predict_proba"):
+        raise InputValidationError(
+            [
+                FieldError(
+                    None,
+                    None,
+                    f"model '{name}' version {loaded.version} gives no probabilities "
+                    "(not a classifier)",
+                    "proba",
+                    body_field="proba",
+                )
+            ]
+        )
+    inputs = validate_inputs(loaded.signature, records)
+    predictions = _plain(model.predict(inputs))
+    probabilities = None
+    if proba:
+        classes = [str(c) for c in np.asarray(model.classes_).tolist()]
+        rows = np.asarray(model.predict_proba(inputs)).tolist()
+        probabilities = [dict(zip(classes, row, strict=True)) for row in rows]
+    return Prediction(loaded.name, loaded.version, predictions, probabilities)
