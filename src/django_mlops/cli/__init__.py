@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "django_mlops.cli.runs",
     "django_mlops.cli.logs",
     "django_mlops.cli.actions",
+    "django_mlops.cli.worker",
 )
 
 

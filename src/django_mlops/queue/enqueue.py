@@ -40,7 +40,8 @@ def enqueue_run(
     tag), so a run that is queued can start. ``executor`` names a built-in executor
     or one of ``MLOPS["EXECUTORS"]`` (else ``RunError``); blank means the worker's
     default.
-    Higher ``priority`` runs are taken first.
+    Higher ``priority`` runs are taken first. On PostgreSQL, listening workers
+    are notified when the transaction commits.
     """
     from ..conf import mlops_settings
     from ..executors import BUILTIN_EXECUTORS
@@ -59,7 +60,9 @@ def enqueue_run(
     known = {**BUILTIN_EXECUTORS, **(mlops_settings().EXECUTORS or {})}
     if executor and executor not in known:
         raise RunError(f"unknown executor '{executor}' (known: {', '.join(sorted(known))})")
-    return Run.objects.using(using).create(
+    from .notify import notify_queued
+
+    run = Run.objects.using(using).create(
         pipeline=pipeline.name,
         source=pipeline.source,
         status=RunStatus.QUEUED,
@@ -71,3 +74,5 @@ def enqueue_run(
         created_by=created_by,
         tasks_total=len(pipeline),
     )
+    notify_queued(using)  # idle workers on PostgreSQL wake at the commit
+    return run

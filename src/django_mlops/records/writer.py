@@ -43,13 +43,22 @@ from ..models import (
     TaskRun,
 )
 from .history import RunHistory
-from .rows import HOST, TASK_COLUMNS, TEXT_COLUMNS, TaskRow, row_from_outcome, settled_row
+from .rows import (
+    HOST,
+    TASK_COLUMNS,
+    TEXT_COLUMNS,
+    FailedAttempt,
+    TaskRow,
+    row_from_outcome,
+    settled_row,
+)
 from .sql import Table, select, widen_sqlite_cache
 
 if TYPE_CHECKING:
     from ..executors import TaskOutcome
     from ..executors.base import TrackingEvent
     from ..pipeline import Pipeline
+    from ..queue.lease import Lease
     from ..run.planning import RunPlan
 
 __all__ = ["RecordWriter"]
@@ -75,8 +84,12 @@ def _now() -> dt.datetime:
 class RecordWriter:
     """Writes one run's records; created before planning, which reads ``history``."""
 
-    def __init__(self, pipeline: Pipeline, using: str | None = None) -> None:
+    def __init__(
+        self, pipeline: Pipeline, using: str | None = None, lease: Lease | None = None
+    ) -> None:
         self.pipeline = pipeline
+        #: A queue worker's claim on the run: every write is fenced by it.
+        self.lease = lease
         self.using: str = using or router.db_for_write(Run) or "default"
         self.store = ArtifactStore()
         self.history = RunHistory(pipeline, self.using)
@@ -94,6 +107,13 @@ class RecordWriter:
         self._scalars: dict[tuple[type, Any], Serialized] = {}
         #: Set when outputs could not be stored: the run must end failed with it.
         self.storage_error = ""
+        #: A run from the queue taken over: its TaskRun rows exist (ids in ``_task_ids``).
+        self.resumed = False
+        #: Node ids whose finished row of an earlier claim is kept as it is.
+        self.kept: set[int] = set()
+        #: Per node id, the attempts earlier claims made (the next one counts on).
+        self.previous_attempts: list[int] = []
+        self._flushed = False  # whether a flush has committed yet
 
     # Start ----------------------------------------------------------------------------
 
@@ -114,6 +134,7 @@ class RecordWriter:
 
         environment = capture_environment(mlops_settings().PROJECT_ROOT)
         self.plan = plan
+        self.states = list(plan.initial)
         now = _now()
         fields: dict[str, Any] = {
             "pipeline": plan.pipeline.name,
@@ -134,19 +155,84 @@ class RecordWriter:
         fields.update({k: v for k, v in environment.items() if k in run_fields})
         fields.setdefault("host", HOST)
         widen_sqlite_cache(self.using)
+        self.previous_attempts = [0] * len(plan.pipeline)
         with transaction.atomic(using=self.using):
             if run is None:
                 run = Run.objects.using(self.using).create(**fields)
             else:
+                if self.lease is not None:
+                    self.lease.fence()
+                    fields.pop("host", None)  # the claim wrote the worker's host and pid
+                    fields.pop("pid", None)
+                if run.started_at is not None:  # resumed: it started with its first claim
+                    fields["started_at"] = run.started_at
                 for name, value in fields.items():
                     setattr(run, name, value)
-                run.save(using=self.using)
+                # Only these fields: a cancel asked for meanwhile must not be overwritten.
+                run.save(using=self.using, update_fields=list(fields))
+            # Claimed before: an earlier worker may have written rows already.
+            again = run.claims > 1
+            existing = self._existing_tasks(run.pk) if again else {}
+            if existing:
+                self._resume(run, existing)
             Table(Param, ("run", "key", "value"), self.using).insert(
-                [[run.pk, k, v] for k, v in plan.params.items()]
+                [[run.pk, k, v] for k, v in plan.params.items()],
+                "ON CONFLICT DO NOTHING" if again else "",
             )
         self.run, self.run_id = run, run.pk
-        self.states = list(plan.initial)
         return int(run.pk)
+
+    def _existing_tasks(self, run_id: int) -> dict[str, tuple[Any, ...]]:
+        """{node: (id, state, key, attempts, started_at, host, pid)} of a run's TaskRun rows."""
+        columns = ("node", "id", "state", "key", "attempts", "started_at", "host", "pid")
+        found = TaskRun.objects.using(self.using).filter(run_id=run_id).values_list(*columns)
+        return {node: rest for node, *rest in found}
+
+    def _resume(self, run: Run, existing: dict[str, tuple[Any, ...]]) -> None:
+        """Take over the TaskRun rows an earlier claim left; plan what each becomes.
+
+        A node that finished (succeeded, or reused) under the same key keeps its
+        row and is never recorded again; the plan reuses its outputs. Every other
+        row starts over from the plan, its attempts counting on; an attempt that
+        was running when its worker stopped is kept as a failed ``TaskAttempt``.
+        """
+        from ..errors import RunError
+
+        plan, names = self.plan, self.pipeline.columns.names
+        if set(existing) != set(names):
+            raise RunError(
+                f"run {run.pk} cannot be resumed: the pipeline's nodes changed since it started"
+            )
+        self.resumed = True
+        self._task_ids = [existing[name][0] for name in names]
+        self.states = list(plan.initial)
+        interrupted = (
+            f"interrupted: worker {run.resumed_from or 'unknown'} stopped before the node "
+            "finished; run again as a new attempt"
+        )
+        for node_id, name in enumerate(names):
+            _, state, key, attempts, started, host, pid = existing[name]
+            finished = state in ("succeeded", "cached") and key == plan.keys[node_id]
+            if finished and plan.initial[node_id] == "cached":
+                self.kept.add(node_id)
+                self.history.reused_tasks.pop(node_id, None)
+                continue
+            row = TaskRow(node_id, plan.initial[node_id], attempts=attempts, host="")
+            if state == "running":
+                row.failures = [
+                    FailedAttempt(
+                        attempts,
+                        started.timestamp() if started else None,
+                        time.time(),
+                        host,
+                        pid,
+                        interrupted,
+                        "",
+                    )
+                ]
+            self.previous_attempts[node_id] = attempts
+            self.rows[node_id] = row
+            self._dirty.add(node_id)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
@@ -237,7 +323,7 @@ class RecordWriter:
         ``ending`` runs in the same transaction, after the rows (the run's status):
         a retry repeats the whole transaction, not a part of it.
         """
-        first = not self._task_ids
+        first = not self._flushed
         idle = not (self._dirty or self._metrics or self._params or self._logged)
         if not first and idle and ending is None:
             return
@@ -249,12 +335,16 @@ class RecordWriter:
                 # once its row is committed, so a rolled-back write leaves no stale id.
                 self._store_outputs()
                 with transaction.atomic(using=self.using):
+                    if self.lease is not None:
+                        # First, so the row stays locked (PostgreSQL) or the write lock
+                        # held (SQLite) to the commit: no takeover between check and write.
+                        self.lease.fence()
                     self._write(first)
                     if ending is not None:
                         ending()
                 break
             except DatabaseError as exc:
-                if first:
+                if first and not self.resumed:
                     self._task_ids = []  # the rows were rolled back with their ids
                 passing = _passing(exc)
                 if not passing or time.monotonic() + delay > deadline:
@@ -268,6 +358,7 @@ class RecordWriter:
                 connections[self.using].close_if_unusable_or_obsolete()
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+        self._flushed = True
         # Committed: final rows leave the buffer, the others stay for their next change.
         for node_id in self._dirty:
             row = self.rows[node_id]
@@ -328,7 +419,9 @@ class RecordWriter:
 
     def _write(self, first: bool) -> None:
         """Everything buffered, inside the caller's transaction."""
-        if first:
+        if first and self.resumed:
+            self._reset_tasks()
+        elif first:
             self._insert_tasks()
         else:
             self._update_tasks()
@@ -436,6 +529,38 @@ class RecordWriter:
             text[-1] = ids[text[-1]]
         Table(TaskRun, TEXT_COLUMNS, self.using).update(texts, ("id",))
 
+    def _reset_tasks(self) -> None:
+        """A resumed run's first write: every row not kept starts over from the plan.
+
+        Outputs, metrics and logged artifacts a reset row had (a node whose key
+        changed since) go with it; its failed attempts stay.
+        """
+        plan, ids, reused_from = self.plan, self._task_ids, self.history.reused_tasks
+        reset = [self.rows[i] for i in sorted(self._dirty)]
+        task_ids = [ids[row.node_id] for row in reset]
+        for model in (TaskOutput, Metric, LoggedArtifact):
+            field = "task_id"
+            for start in range(0, len(task_ids), 900):
+                chunk = task_ids[start : start + 900]
+                model.objects.using(self.using).filter(**{f"{field}__in": chunk}).delete()
+        values = [
+            [
+                *row.values(),
+                plan.code_hashes[row.node_id],
+                plan.keys[row.node_id],
+                plan.input_keys_json[row.node_id],
+                plan.reads.get(row.node_id, _NO_READS),
+                row.reason or plan.reasons[row.node_id],
+                plan.details[row.node_id] if row.detail is None else row.detail,
+                reused_from.get(row.node_id),
+                ids[row.node_id],
+            ]
+            for row in reset
+        ]
+        columns: tuple[str, ...] = (*TASK_COLUMNS, "code_hash", "key", "input_keys", "reads")
+        columns += ("reason", "reason_detail", "reused_from")
+        Table(TaskRun, columns, self.using, json_texts=("input_keys",)).update(values, ("id",))
+
     def _update_tasks(self) -> None:
         """Update the rows of the tasks that changed since the last commit."""
         plan, ids = self.plan, self._task_ids
@@ -490,8 +615,20 @@ class RecordWriter:
             self.task_settled(node_id, states[node_id], reason, detail)
 
     def _save_status(self, states: Sequence[str], status: str, error: str) -> None:
-        finished = _now()
         run = self.run
+        if status == "queued":  # handed back to the queue: not finished, nothing failed
+            from ..queue.notify import notify_queued
+            from .liveness import settle_tasks
+
+            runs = Run.objects.using(self.using).filter(pk=run.pk)
+            if runs.filter(cancel_requested=False).update(status="queued", error=""):
+                run.status, run.error = "queued", ""
+                notify_queued(self.using)
+                return
+            # Asked to cancel meanwhile: a cancel is never undone by a hand-back.
+            settle_tasks(self.using, run.pk, "cancelled")
+            status = "cancelled"
+        finished = _now()
         run.status = status
         run.finished_at = finished
         if run.started_at is not None:
