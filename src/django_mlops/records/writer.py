@@ -43,15 +43,7 @@ from ..models import (
     TaskRun,
 )
 from .history import RunHistory
-from .rows import (
-    HOST,
-    TASK_COLUMNS,
-    TEXT_COLUMNS,
-    FailedAttempt,
-    TaskRow,
-    row_from_outcome,
-    settled_row,
-)
+from .rows import HOST, TASK_COLUMNS, TEXT_COLUMNS, TaskRow, row_from_outcome, settled_row
 from .sql import Table, select, widen_sqlite_cache
 
 if TYPE_CHECKING:
@@ -172,9 +164,8 @@ class RecordWriter:
                 run.save(using=self.using, update_fields=list(fields))
             # Claimed before: an earlier worker may have written rows already.
             again = run.claims > 1
-            existing = self._existing_tasks(run.pk) if again else {}
-            if existing:
-                self._resume(run, existing)
+            if again:
+                self._take_over(run)
             Table(Param, ("run", "key", "value"), self.using).insert(
                 [[run.pk, k, v] for k, v in plan.params.items()],
                 "ON CONFLICT DO NOTHING" if again else "",
@@ -182,57 +173,22 @@ class RecordWriter:
         self.run, self.run_id = run, run.pk
         return int(run.pk)
 
-    def _existing_tasks(self, run_id: int) -> dict[str, tuple[Any, ...]]:
-        """{node: (id, state, key, attempts, started_at, host, pid)} of a run's TaskRun rows."""
-        columns = ("node", "id", "state", "key", "attempts", "started_at", "host", "pid")
-        found = TaskRun.objects.using(self.using).filter(run_id=run_id).values_list(*columns)
-        return {node: rest for node, *rest in found}
+    def _take_over(self, run: Run) -> None:
+        """A run claimed before: take over the TaskRun rows it has, if any (``records.resume``)."""
+        from .resume import existing_tasks, resume
 
-    def _resume(self, run: Run, existing: dict[str, tuple[Any, ...]]) -> None:
-        """Take over the TaskRun rows an earlier claim left; plan what each becomes.
-
-        A node that finished (succeeded, or reused) under the same key keeps its
-        row and is never recorded again; the plan reuses its outputs. Every other
-        row starts over from the plan, its attempts counting on; an attempt that
-        was running when its worker stopped is kept as a failed ``TaskAttempt``.
-        """
-        from ..errors import RunError
-
-        plan, names = self.plan, self.pipeline.columns.names
-        if set(existing) != set(names):
-            raise RunError(
-                f"run {run.pk} cannot be resumed: the pipeline's nodes changed since it started"
-            )
+        existing = existing_tasks(self.using, run.pk)
+        if not existing:
+            return
+        resumed = resume(run, self.plan, existing)
         self.resumed = True
-        self._task_ids = [existing[name][0] for name in names]
-        self.states = list(plan.initial)
-        interrupted = (
-            f"interrupted: worker {run.resumed_from or 'unknown'} stopped before the node "
-            "finished; run again as a new attempt"
-        )
-        for node_id, name in enumerate(names):
-            _, state, key, attempts, started, host, pid = existing[name]
-            finished = state in ("succeeded", "cached") and key == plan.keys[node_id]
-            if finished and plan.initial[node_id] == "cached":
-                self.kept.add(node_id)
-                self.history.reused_tasks.pop(node_id, None)
-                continue
-            row = TaskRow(node_id, plan.initial[node_id], attempts=attempts, host="")
-            if state == "running":
-                row.failures = [
-                    FailedAttempt(
-                        attempts,
-                        started.timestamp() if started else None,
-                        time.time(),
-                        host,
-                        pid,
-                        interrupted,
-                        "",
-                    )
-                ]
-            self.previous_attempts[node_id] = attempts
-            self.rows[node_id] = row
-            self._dirty.add(node_id)
+        self._task_ids = resumed.task_ids
+        self.previous_attempts = resumed.previous_attempts
+        self.kept = resumed.kept
+        for node_id in resumed.kept:  # its own row stays: nothing reused is recorded again
+            self.history.reused_tasks.pop(node_id, None)
+        self.rows.update(resumed.rows)
+        self._dirty.update(resumed.rows)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
@@ -420,7 +376,10 @@ class RecordWriter:
     def _write(self, first: bool) -> None:
         """Everything buffered, inside the caller's transaction."""
         if first and self.resumed:
-            self._reset_tasks()
+            from .resume import reset_tasks
+
+            reset = [self.rows[i] for i in sorted(self._dirty)]
+            reset_tasks(self.using, self.plan, reset, self._task_ids, self.history.reused_tasks)
         elif first:
             self._insert_tasks()
         else:
@@ -528,38 +487,6 @@ class RecordWriter:
         for text in texts:
             text[-1] = ids[text[-1]]
         Table(TaskRun, TEXT_COLUMNS, self.using).update(texts, ("id",))
-
-    def _reset_tasks(self) -> None:
-        """A resumed run's first write: every row not kept starts over from the plan.
-
-        Outputs, metrics and logged artifacts a reset row had (a node whose key
-        changed since) go with it; its failed attempts stay.
-        """
-        plan, ids, reused_from = self.plan, self._task_ids, self.history.reused_tasks
-        reset = [self.rows[i] for i in sorted(self._dirty)]
-        task_ids = [ids[row.node_id] for row in reset]
-        for model in (TaskOutput, Metric, LoggedArtifact):
-            field = "task_id"
-            for start in range(0, len(task_ids), 900):
-                chunk = task_ids[start : start + 900]
-                model.objects.using(self.using).filter(**{f"{field}__in": chunk}).delete()
-        values = [
-            [
-                *row.values(),
-                plan.code_hashes[row.node_id],
-                plan.keys[row.node_id],
-                plan.input_keys_json[row.node_id],
-                plan.reads.get(row.node_id, _NO_READS),
-                row.reason or plan.reasons[row.node_id],
-                plan.details[row.node_id] if row.detail is None else row.detail,
-                reused_from.get(row.node_id),
-                ids[row.node_id],
-            ]
-            for row in reset
-        ]
-        columns: tuple[str, ...] = (*TASK_COLUMNS, "code_hash", "key", "input_keys", "reads")
-        columns += ("reason", "reason_detail", "reused_from")
-        Table(TaskRun, columns, self.using, json_texts=("input_keys",)).update(values, ("id",))
 
     def _update_tasks(self) -> None:
         """Update the rows of the tasks that changed since the last commit."""
