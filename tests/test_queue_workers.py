@@ -173,6 +173,12 @@ def _start_gated(space: Workspace, name: str, gate: str = "gate") -> tuple[Start
     (number,) = _enqueue(space, [{"params": {"n": 7, "gate": gate}}])
     worker = _worker(space, "--name", name)
     _wait_for_file(space.folder / f"{gate}.started", worker)
+    # Within a heartbeat the attempt is on record as running (a worker killed
+    # sooner leaves no sign of it: that attempt would count as not made).
+    _wait_until(
+        lambda: _runs(space)[number]["tasks"].get("second", {}).get("state") == "running",
+        "the attempt on record",
+    )
     return worker, number
 
 
@@ -209,6 +215,11 @@ def test_a_paused_worker_past_its_lease_is_fenced_off(workspace: Workspace) -> N
         other = _worker(workspace, "--name", "wB")
         other.wait_for(rf"^run {number} claimed \(queue_tests, claim 2, resumed from wA\)")
         _wait_until(lambda: _executions(workspace).get(("second", 7)) == 2, "the new attempt")
+        # The new attempt is on record while it runs (the heartbeat writes it).
+        _wait_until(
+            lambda: _runs(workspace)[number]["tasks"]["second"]["attempts"] == 2,
+            "the new attempt on record",
+        )
     finally:
         paused.process.send_signal(signal.SIGCONT)
     (workspace.folder / "gate.go").touch()

@@ -11,10 +11,12 @@ and the worker abandons the run without writing anything more.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 from dataclasses import dataclass, field
 
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 
 __all__ = ["Lease", "LeaseLost"]
@@ -39,6 +41,50 @@ class Lease:
     using: str = "default"
     hand_back: threading.Event = field(default_factory=threading.Event)
     lost: threading.Event = field(default_factory=threading.Event)
+    #: node name -> (attempt, epoch start) of the attempts running now.
+    running: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def node_started(self, node: str, attempt: int) -> None:
+        """An attempt of ``node`` started (the heartbeat records it, see :meth:`beat`)."""
+        with self._lock:
+            self.running[node] = (attempt, time.time())
+
+    def node_ended(self, node: str) -> None:
+        """The attempt of ``node`` ended (its outcome goes through the writer)."""
+        with self._lock:
+            self.running.pop(node, None)
+
+    def beat(self) -> bool:
+        """The heartbeat: renew the lease and record the attempts running now.
+
+        The writer records a node's start with its next flush, which may come only
+        after a long node ends; a worker killed meanwhile would leave no sign that
+        the attempt began. The heartbeat writes it: ``running`` with its attempt
+        number, only over an unfinished row with fewer attempts (never over an
+        outcome the writer committed). A worker that takes the run over then knows the
+        attempt was made and counts the next one on. False when the lease is lost.
+        """
+        from ..models import TaskRun
+
+        with self._lock:
+            running = dict(self.running)
+        with transaction.atomic(using=self.using):
+            if not self.renew():
+                return False
+            tasks = TaskRun.objects.using(self.using).filter(
+                # "running": an earlier claim's interrupted attempt, not yet reset.
+                run_id=self.run_id,
+                state__in=("pending", "ready", "retrying", "running"),
+            )
+            for node, (attempt, began) in running.items():
+                tasks.filter(node=node, attempts__lt=attempt).update(
+                    state="running",
+                    attempts=attempt,
+                    started_at=dt.datetime.fromtimestamp(began, tz=dt.UTC),
+                    finished_at=None,
+                )
+        return True
 
     def renew(self) -> bool:
         """Renew the run's heartbeat if the claim is still ours; False (and ``lost``) if not.

@@ -88,7 +88,7 @@ class Heartbeat:
                     if self.lease is not None:
                         # A run from the queue: renewed only while the claim is the
                         # worker's own; once lost, the writer abandons the run.
-                        if not self.lease.renew():
+                        if not self.lease.beat():
                             return
                         continue
                     Run.objects.using(self.using).filter(pk=self.run_id, status="running").update(

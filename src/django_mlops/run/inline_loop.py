@@ -92,11 +92,6 @@ def _run_batches(
     capture_each = record and per_node
     pid = current_pid()
     next_flush = monotonic() + flush_seconds
-    # A run from the queue also records that a node started (at most once per flush
-    # interval): if its worker is killed during the node, the worker that takes the
-    # run over knows an attempt was made and counts the next one on.
-    leased = record and ex.lease is not None
-    next_start_flush = next_flush
     while not ex.cancelled:
         ready = succeed_and_take(unreported)  # copied into the engine's own vector
         unreported.clear()
@@ -126,10 +121,6 @@ def _run_batches(
                 args = ()  # an input of a reused node: loaded below, with its errors
             if record or per_node:
                 attempt = ex.start_attempt(node_id)
-                if leased and monotonic() >= next_start_flush:
-                    assert recorder is not None
-                    recorder.flush()
-                    next_start_flush = monotonic() + flush_seconds
             else:
                 attempt = attempts[node_id] = attempts[node_id] + 1
             if not args and names:

@@ -195,6 +195,8 @@ class Execution:
         self.states[node_id] = "running"
         if self.recorder is not None:
             self.recorder.task_started(node_id, attempt)
+        if self.lease is not None:
+            self.lease.node_started(name, attempt)
         if self.on_event is not None:
             self.emit("task_started", name, "running")
         return attempt
@@ -238,6 +240,8 @@ class Execution:
             unreported.append(node_id)
         self.states[node_id] = "succeeded"
         self.done += 1
+        if self.lease is not None:
+            self.lease.node_ended(self.nodes[node_id].name)
         if self.on_event is not None:
             self.running.pop(node_id, None)
             self.emit("task_finished", self.nodes[node_id].name, "succeeded")
@@ -273,6 +277,8 @@ class Execution:
         """A failed attempt; the scheduler decides between a retry and failure."""
         self.report_successes()
         self.running.pop(node_id, None)
+        if self.lease is not None:
+            self.lease.node_ended(self.nodes[node_id].name)
         retrying = self.scheduler.fail(node_id)
         state = "retrying" if retrying else "failed"
         self.states[node_id] = state
