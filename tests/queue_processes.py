@@ -19,7 +19,12 @@ def _enqueue(source: str, items: list[dict[str, Any]]) -> list[int]:
 
     pipeline = load_pipeline(source)
     return [
-        enqueue_run(pipeline, params=item.get("params"), priority=item.get("priority", 0)).pk
+        enqueue_run(
+            pipeline,
+            params=item.get("params"),
+            priority=item.get("priority", 0),
+            executor=item.get("executor", ""),
+        ).pk
         for item in items
     ]
 
@@ -46,6 +51,8 @@ def _runs() -> list[dict[str, Any]]:
                 "claimed_at": run.claimed_at.timestamp() if run.claimed_at else None,
                 "started_at": run.started_at.timestamp() if run.started_at else None,
                 "params": run.params,
+                "executor": run.executor,
+                "pid": run.pid,
                 "metrics": Metric.objects.filter(run=run).count(),
                 "tasks": {
                     task.node: {

@@ -113,3 +113,20 @@ def test_a_cancel_asked_of_a_running_run_survives_its_hand_back() -> None:
     assert claim_next("w") is None
     assert cancel_queued_cancels() == [stray.pk]
     assert Run.objects.get(pk=stray.pk).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"WORKER_CONCURRENCY": 0}, "django_mlops.E013"),
+        ({"WORKER_CONCURRENCY": "2"}, "django_mlops.E013"),
+        ({"WORKER_POLL_SECONDS": -1}, "django_mlops.E014"),
+        ({"WORKER_CONCURRENCY": 3, "WORKER_POLL_SECONDS": 0.5}, None),
+    ],
+)
+def test_worker_settings_are_checked(settings: dict[str, object], error: str | None) -> None:
+    from django_mlops.checks import check_settings
+
+    with override_settings(MLOPS=settings):
+        ids = [message.id for message in check_settings()]
+    assert ids == ([error] if error else [])

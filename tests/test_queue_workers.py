@@ -318,3 +318,25 @@ def test_concurrency_caps_the_runs_executed_at_once(workspace: Workspace) -> Non
     assert worker.finish() == 0, worker.output()
     assert {r["status"] for r in _runs(workspace).values()} == {"succeeded"}
     assert len(ids) == 3
+
+
+def test_each_run_executes_with_its_own_executor(workspace: Workspace) -> None:
+    items = [{"params": {"n": 1}, "executor": "processes"}, {"params": {"n": 2}}]
+    with_processes, default = _enqueue(workspace, items)
+    worker = _worker(workspace, "--burst")
+    assert worker.finish() == 0, worker.output()
+    runs = _runs(workspace)
+    assert runs[with_processes]["executor"] == "processes"
+    assert runs[default]["executor"] == "inline"  # MLOPS["DEFAULT_EXECUTOR"]
+    assert {t["pid"] for t in runs[default]["tasks"].values()} == {worker.pid}
+    assert worker.pid not in {t["pid"] for t in runs[with_processes]["tasks"].values()}
+    assert {runs[i]["status"] for i in (with_processes, default)} == {"succeeded"}
+
+
+def test_a_run_whose_pipeline_cannot_be_loaded_fails_and_says_why(workspace: Workspace) -> None:
+    (number,) = _enqueue(workspace, [{"params": {"n": 1}}])
+    (workspace.folder / "queued.py").unlink()
+    worker = _worker(workspace, "--burst")
+    assert worker.finish() == 0, worker.output()
+    run = _runs(workspace)[number]
+    assert run["status"] == "failed" and "cannot be loaded" in run["error"], run
