@@ -74,7 +74,9 @@ def worker_command(args: argparse.Namespace, console: Console) -> int:
     from ..queue.worker import Worker
 
     settings = mlops_settings()
-    lock = threading.Lock()  # run threads and the signal handler print too
+    # Run threads and the signal handler print too; reentrant, as a signal may arrive
+    # while the main thread holds it.
+    lock = threading.RLock()
 
     def say(text: str) -> None:
         with lock:

@@ -74,7 +74,8 @@ class Worker:
         self.claimed = 0
         self.stopping = threading.Event()
         self.wake = threading.Event()  # a run ended (a slot is free) or a signal came
-        self._lock = threading.Lock()
+        # Reentrant: the signal handler takes it, and may interrupt the main thread holding it.
+        self._lock = threading.RLock()
         self._signals = 0
         self._last_settle = 0.0
 
@@ -147,6 +148,12 @@ class Worker:
         return took
 
     def _start(self, run: Run, lease: Lease) -> None:
+        if self.stopping.is_set():  # a stop signal came while this claim was made
+            from ..records.liveness import requeue_run
+
+            requeue_run(self.using, run.pk, lease.claim, f"worker {self.name} stopping")
+            self.say(f"run {run.pk} handed back to the queue")
+            return
         self.claimed += 1
         thread = threading.Thread(
             target=self._execute, args=(run, lease), name=f"mlops-run-{run.pk}", daemon=True
