@@ -130,3 +130,41 @@ def test_worker_settings_are_checked(settings: dict[str, object], error: str | N
     with override_settings(MLOPS=settings):
         ids = [message.id for message in check_settings()]
     assert ids == ([error] if error else [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_take_each_run_once() -> None:
+    """Threads with connections of their own claim at once (SKIP LOCKED on PostgreSQL).
+
+    On SQLite the test database is in memory, where concurrent connections get
+    "table is locked" instead of waiting; SQLite's concurrent claims are proven
+    by real worker processes on a file (test_queue_workers.py).
+    """
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL; SQLite's concurrency is tested with worker processes")
+    p = fixtures.diamond()
+    ids = {enqueue_run(p).pk for _ in range(40)}
+    taken: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def claim_all(name: str) -> None:
+        start.wait()
+        try:
+            while (claimed := claim_next(name)) is not None:
+                with lock:
+                    taken.append(claimed[0].pk)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim_all, args=(f"t{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(taken) == sorted(ids)  # every run once, none twice
+    assert set(Run.objects.values_list("claims", flat=True)) == {1}
