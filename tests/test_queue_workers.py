@@ -206,6 +206,8 @@ def test_a_worker_killed_mid_node_is_taken_over_and_the_run_completes(
     counts = _executions(workspace)
     assert counts == {("first", 7): 1, ("second", 7): 2, ("third", 7): 1}
     assert f"run {number} claimed (queue_tests, claim 2, resumed from wA)" in other.output()
+    shown = workspace.mlops("status", str(number))
+    assert "from the queue: worker wB, claim 2, resumed from wA" in shown.stdout, shown
 
 
 def test_a_paused_worker_past_its_lease_is_fenced_off(workspace: Workspace) -> None:
