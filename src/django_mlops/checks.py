@@ -1,4 +1,4 @@
-"""System checks (ids ``django_mlops.E001``-``E012``, ``E020``-``E021`` (API), ``E030``-``E032``
+"""System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E032``
 (registry), ``W001``, ``W020``, ``W021``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
@@ -145,6 +145,24 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
                 "or a live run would be taken for a stopped one.",
                 hint=_DOCS,
                 id="django_mlops.E012",
+            )
+        )
+    concurrency = config.get("WORKER_CONCURRENCY", 1)
+    if not _is_positive_number(concurrency, integer=True):
+        errors.append(
+            Error(
+                "MLOPS['WORKER_CONCURRENCY'] must be a positive int.",
+                hint=_DOCS,
+                id="django_mlops.E013",
+            )
+        )
+    poll = config.get("WORKER_POLL_SECONDS")
+    if poll is not None and not _is_positive_number(poll, integer=False):
+        errors.append(
+            Error(
+                "MLOPS['WORKER_POLL_SECONDS'] must be a positive number or None.",
+                hint=_DOCS,
+                id="django_mlops.E014",
             )
         )
     modules = config.get("PIPELINE_MODULES", [])

@@ -46,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5.0,
     # ...and a running run whose heartbeat is older than this has lost its runner.
     "RUN_STALE_SECONDS": 60.0,
+    # How many runs one `mlops worker` executes at once (--concurrency overrides).
+    "WORKER_CONCURRENCY": 1,
+    # How often an idle worker looks for queued runs; None: 0.1 s, or 5 s on
+    # PostgreSQL, where LISTEN/NOTIFY wakes it at once (the poll is a safety net).
+    "WORKER_POLL_SECONDS": None,
     # Modules (dotted names or .py paths) imported at startup besides apps' pipelines.py.
     "PIPELINE_MODULES": [],
     # Root of the user's project, for git commit/dirty; None: BASE_DIR or the cwd.
@@ -79,6 +84,8 @@ class MlopsSettings:
     RECORD_FLUSH_SECONDS: float
     HEARTBEAT_SECONDS: float
     RUN_STALE_SECONDS: float
+    WORKER_CONCURRENCY: int
+    WORKER_POLL_SECONDS: float | None
     PIPELINE_MODULES: list[str]
     PROJECT_ROOT: Path
     API_MAX_BODY_BYTES: int

@@ -85,6 +85,8 @@ class Run(models.Model):
     While a process runs it, ``heartbeat_at`` is renewed every
     ``MLOPS["HEARTBEAT_SECONDS"]``; a ``running`` run whose heartbeat is older than
     ``MLOPS["RUN_STALE_SECONDS"]`` has lost its runner (see ``records.liveness``).
+    A run from the queue (``claims`` > 0) that lost its worker goes back to the
+    queue instead, for another worker to resume (see ``docs/queue.md``).
     """
 
     pipeline = models.CharField(max_length=_NAME_LENGTH)
@@ -133,12 +135,37 @@ class Run(models.Model):
         default=0, help_text="Queued runs with a higher priority start first."
     )
     tasks_total = models.PositiveIntegerField(default=0)
+    worker = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The queue worker that holds (or last held) the run: its name or host:pid.",
+    )
+    claims = models.PositiveIntegerField(
+        default=0,
+        help_text="How many times a worker took the run from the queue (0: not from the "
+        "queue). Also the lease's fencing token: a worker writes only while it is its own.",
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took the run from the queue."
+    )
+    resumed_from = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The worker that held the run before it was taken over or handed back "
+        "(blank: never resumed).",
+    )
 
     class Meta:
         """Ordering, indexes and constraints."""
 
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The claim query: queued runs, highest priority first, then oldest.
+            models.Index(
+                fields=["-priority", "created_at", "id"],
+                condition=models.Q(status="queued"),
+                name="mlops_run_queue_idx",
+            ),
             # Each ends with -id: lists are ordered (-created_at, -id), and an index
             # that has both serves a deep page (OFFSET) without a sort.
             models.Index(fields=["pipeline", "-created_at", "-id"], name="mlops_run_pipeline_idx"),

@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = (
     "django_mlops.cli.ui",
     "django_mlops.cli.accounts",
     "django_mlops.cli.models",
+    "django_mlops.cli.worker",
 )
 
 

@@ -125,6 +125,9 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
     if run.git_commit:
         dirty = " (uncommitted changes)" if run.git_dirty else ""
         console.line(f"  git: {run.git_commit[:12]}{dirty}")
+    if run.claims:
+        resumed = f", resumed from {run.resumed_from}" if run.resumed_from else ""
+        console.line(f"  from the queue: worker {run.worker}, claim {run.claims}{resumed}")
     if run.reproduces_id:
         console.line(f"  reproduces run {run.reproduces_id}")
     if run.retry_of_id:

@@ -42,7 +42,8 @@ def enqueue_run(
     or one of ``MLOPS["EXECUTORS"]`` (else ``RunError``); blank means the worker's
     default.
     Higher ``priority`` runs are taken first. ``retry_of`` records the run this
-    one retries (see :func:`~django_mlops.run.reproduce.queue_retry`).
+    one retries (see :func:`~django_mlops.run.reproduce.queue_retry`). On PostgreSQL,
+    listening workers are notified when the transaction commits.
     """
     from ..conf import mlops_settings
     from ..executors import BUILTIN_EXECUTORS
@@ -61,7 +62,9 @@ def enqueue_run(
     known = {**BUILTIN_EXECUTORS, **(mlops_settings().EXECUTORS or {})}
     if executor and executor not in known:
         raise RunError(f"unknown executor '{executor}' (known: {', '.join(sorted(known))})")
-    return Run.objects.using(using).create(
+    from .notify import notify_queued
+
+    run = Run.objects.using(using).create(
         pipeline=pipeline.name,
         source=pipeline.source,
         status=RunStatus.QUEUED,
@@ -74,3 +77,5 @@ def enqueue_run(
         tasks_total=len(pipeline),
         retry_of=retry_of,
     )
+    notify_queued(using)  # idle workers on PostgreSQL wake at the commit
+    return run

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
@@ -24,7 +25,17 @@ from django.utils import timezone
 from ..models import Run, TaskRun
 from .rows import HOST
 
-__all__ = ["Heartbeat", "runner_gone", "settle_stale_runs", "stopped_reason"]
+if TYPE_CHECKING:
+    from ..queue.lease import Lease
+
+__all__ = [
+    "Heartbeat",
+    "requeue_run",
+    "runner_gone",
+    "settle_stale_runs",
+    "settle_tasks",
+    "stopped_reason",
+]
 
 logger = logging.getLogger("django_mlops.records")
 
@@ -40,13 +51,18 @@ class Heartbeat:
 
     Its own thread and database connection: the run's thread may be inside a
     node for hours. A failed renewal (the database busy or briefly gone) is
-    retried at the next beat; it is only logged.
+    retried at the next beat; it is only logged. With a queue ``lease`` the
+    heartbeat is the lease's renewal (one mechanism): it stops, and marks the
+    lease lost, when the run's claim is no longer the worker's.
     """
 
-    def __init__(self, run_id: int, interval: float, using: str | None = None) -> None:
+    def __init__(
+        self, run_id: int, interval: float, using: str | None = None, lease: Lease | None = None
+    ) -> None:
         self.run_id = run_id
         self.interval = interval
         self.using = _alias(using)
+        self.lease = lease
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"mlops-heartbeat-{run_id}", daemon=True
@@ -69,6 +85,12 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
+                    if self.lease is not None:
+                        # A run from the queue: renewed only while the claim is the
+                        # worker's own; once lost, the writer abandons the run.
+                        if not self.lease.beat():
+                            return
+                        continue
                     Run.objects.using(self.using).filter(pk=self.run_id, status="running").update(
                         heartbeat_at=timezone.now()
                     )
@@ -118,31 +140,73 @@ def settle_stale_runs(
     running = Run.objects.using(alias).filter(status="running")
     if run_ids is not None:
         running = running.filter(pk__in=list(run_ids))
-    candidates = running.values_list("pk", "host", "pid", "heartbeat_at")
+    candidates = running.values_list("pk", "host", "pid", "heartbeat_at", "claims")
     stopped = {
-        pk: heartbeat
-        for pk, host, pid, heartbeat in candidates
+        pk: (heartbeat, claims)
+        for pk, host, pid, heartbeat, claims in candidates
         if (heartbeat is not None and heartbeat < cutoff) or runner_gone(host, pid)
     }
-    for pk, heartbeat in stopped.items():
-        _settle(alias, pk, heartbeat, status)
-    return sorted(stopped)
+    settled = []
+    for pk, (heartbeat, claims) in stopped.items():
+        if claims and status == "failed":
+            # From the queue: its lease expired. Back to the queue, for another
+            # worker (or the same one restarted) to resume; not failed.
+            if requeue_run(alias, pk, claims, stopped_reason(heartbeat)):
+                settled.append(pk)
+        elif _settle(alias, pk, heartbeat, status):
+            settled.append(pk)
+    return sorted(settled)
 
 
-def _settle(alias: str, pk: int, heartbeat: dt.datetime | None, status: str) -> None:
-    reason = stopped_reason(heartbeat)
+def requeue_run(alias: str | None, pk: int, claim: int, reason: str) -> bool:
+    """Put a running run from the queue back to ``queued``, if ``claim`` still holds it.
+
+    Its records stay as they are: the worker that takes it next resumes it
+    (finished nodes reused, an interrupted node run again as a new attempt). A
+    run someone asked to cancel is cancelled instead (a cancel is never undone).
+    Conditional on the claim: a worker that came back to life, or another
+    process requeueing the same run, is not overwritten. True if it changed.
+    """
+    alias = _alias(alias)
+    held = Run.objects.using(alias).filter(pk=pk, status="running", claims=claim)
     with transaction.atomic(using=alias):
-        # Conditional on "running": a runner that comes back to life, or another
-        # process settling the same run, is not overwritten.
-        changed = (
-            Run.objects.using(alias)
-            .filter(pk=pk, status="running")
-            .update(status=status, error=reason, finished_at=heartbeat or timezone.now())
-        )
+        if held.filter(cancel_requested=False).update(status="queued"):
+            from ..queue.notify import notify_queued
+
+            notify_queued(alias)
+            return True
+    last_heard = held.values_list("heartbeat_at", flat=True).first()
+    return _settle(alias, pk, last_heard, "cancelled", claim=claim, reason=reason)
+
+
+def _settle(
+    alias: str,
+    pk: int,
+    heartbeat: dt.datetime | None,
+    status: str,
+    *,
+    claim: int | None = None,
+    reason: str = "",
+) -> bool:
+    reason = reason or stopped_reason(heartbeat)
+    with transaction.atomic(using=alias):
+        # Conditional on "running" (and on the claim, for a run from the queue): a
+        # runner that comes back to life, or another process settling the same
+        # run, is not overwritten.
+        held = Run.objects.using(alias).filter(pk=pk, status="running")
+        if claim is not None:
+            held = held.filter(claims=claim)
+        changed = held.update(status=status, error=reason, finished_at=heartbeat or timezone.now())
         if not changed:
-            return
-        tasks = TaskRun.objects.using(alias).filter(run_id=pk)
-        tasks.filter(state="running").update(state="failed", error=reason)
-        tasks.filter(state__in=_UNFINISHED_TASKS).update(
-            state="not_started", reason="not_started", reason_detail=reason
-        )
+            return False
+        settle_tasks(alias, pk, reason)
+        return True
+
+
+def settle_tasks(alias: str, pk: int, reason: str) -> None:
+    """End the unfinished tasks of an ended run: running ones failed, the rest not started."""
+    tasks = TaskRun.objects.using(alias).filter(run_id=pk)
+    tasks.filter(state="running").update(state="failed", error=reason)
+    tasks.filter(state__in=_UNFINISHED_TASKS).update(
+        state="not_started", reason="not_started", reason_detail=reason
+    )

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ..executors import TaskOutcome
     from ..executors.base import TrackingEvent
     from ..pipeline import Pipeline
+    from ..queue.lease import Lease
     from ..registry.register import ModelRegistration
     from ..run.planning import RunPlan
 
@@ -76,8 +77,12 @@ def _now() -> dt.datetime:
 class RecordWriter:
     """Writes one run's records; created before planning, which reads ``history``."""
 
-    def __init__(self, pipeline: Pipeline, using: str | None = None) -> None:
+    def __init__(
+        self, pipeline: Pipeline, using: str | None = None, lease: Lease | None = None
+    ) -> None:
         self.pipeline = pipeline
+        #: A queue worker's claim on the run: every write is fenced by it.
+        self.lease = lease
         self.using: str = using or router.db_for_write(Run) or "default"
         self.store = ArtifactStore()
         self.history = RunHistory(pipeline, self.using)
@@ -97,6 +102,13 @@ class RecordWriter:
         self._scalars: dict[tuple[type, Any], Serialized] = {}
         #: Set when outputs could not be stored: the run must end failed with it.
         self.storage_error = ""
+        #: A run from the queue taken over: its TaskRun rows exist (ids in ``_task_ids``).
+        self.resumed = False
+        #: Node ids whose finished row of an earlier claim is kept as it is.
+        self.kept: set[int] = set()
+        #: Per node id, the attempts earlier claims made (the next one counts on).
+        self.previous_attempts: list[int] = []
+        self._flushed = False  # whether a flush has committed yet
 
     # Start ----------------------------------------------------------------------------
 
@@ -117,6 +129,7 @@ class RecordWriter:
 
         environment = capture_environment(mlops_settings().PROJECT_ROOT)
         self.plan = plan
+        self.states = list(plan.initial)
         now = _now()
         fields: dict[str, Any] = {
             "pipeline": plan.pipeline.name,
@@ -137,19 +150,48 @@ class RecordWriter:
         fields.update({k: v for k, v in environment.items() if k in run_fields})
         fields.setdefault("host", HOST)
         widen_sqlite_cache(self.using)
+        self.previous_attempts = [0] * len(plan.pipeline)
         with transaction.atomic(using=self.using):
             if run is None:
                 run = Run.objects.using(self.using).create(**fields)
             else:
+                if self.lease is not None:
+                    self.lease.fence()
+                    fields.pop("host", None)  # the claim wrote the worker's host and pid
+                    fields.pop("pid", None)
+                if run.started_at is not None:  # resumed: it started with its first claim
+                    fields["started_at"] = run.started_at
                 for name, value in fields.items():
                     setattr(run, name, value)
-                run.save(using=self.using)
+                # Only these fields: a cancel asked for meanwhile must not be overwritten.
+                run.save(using=self.using, update_fields=list(fields))
+            # Claimed before: an earlier worker may have written rows already.
+            again = run.claims > 1
+            if again:
+                self._take_over(run)
             Table(Param, ("run", "key", "value"), self.using).insert(
-                [[run.pk, k, v] for k, v in plan.params.items()]
+                [[run.pk, k, v] for k, v in plan.params.items()],
+                "ON CONFLICT DO NOTHING" if again else "",
             )
         self.run, self.run_id = run, run.pk
-        self.states = list(plan.initial)
         return int(run.pk)
+
+    def _take_over(self, run: Run) -> None:
+        """A run claimed before: take over the TaskRun rows it has, if any (``records.resume``)."""
+        from .resume import existing_tasks, resume
+
+        existing = existing_tasks(self.using, run.pk)
+        if not existing:
+            return
+        resumed = resume(run, self.plan, existing)
+        self.resumed = True
+        self._task_ids = resumed.task_ids
+        self.previous_attempts = resumed.previous_attempts
+        self.kept = resumed.kept
+        for node_id in resumed.kept:  # its own row stays: nothing reused is recorded again
+            self.history.reused_tasks.pop(node_id, None)
+        self.rows.update(resumed.rows)
+        self._dirty.update(resumed.rows)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
@@ -245,7 +287,7 @@ class RecordWriter:
         ``ending`` runs in the same transaction, after the rows (the run's status):
         a retry repeats the whole transaction, not a part of it.
         """
-        first = not self._task_ids
+        first = not self._flushed
         idle = not (self._dirty or self._metrics or self._params or self._logged or self._models)
         if not first and idle and ending is None:
             return
@@ -257,12 +299,16 @@ class RecordWriter:
                 # once its row is committed, so a rolled-back write leaves no stale id.
                 self._store_outputs()
                 with transaction.atomic(using=self.using):
+                    if self.lease is not None:
+                        # First, so the row stays locked (PostgreSQL) or the write lock
+                        # held (SQLite) to the commit: no takeover between check and write.
+                        self.lease.fence()
                     self._write(first)
                     if ending is not None:
                         ending()
                 break
             except DatabaseError as exc:
-                if first:
+                if first and not self.resumed:
                     self._task_ids = []  # the rows were rolled back with their ids
                 passing = _passing(exc)
                 if not passing or time.monotonic() + delay > deadline:
@@ -276,6 +322,7 @@ class RecordWriter:
                 connections[self.using].close_if_unusable_or_obsolete()
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+        self._flushed = True
         # Committed: final rows leave the buffer, the others stay for their next change.
         for node_id in self._dirty:
             row = self.rows[node_id]
@@ -348,7 +395,12 @@ class RecordWriter:
 
     def _write(self, first: bool) -> None:
         """Everything buffered, inside the caller's transaction."""
-        if first:
+        if first and self.resumed:
+            from .resume import reset_tasks
+
+            reset = [self.rows[i] for i in sorted(self._dirty)]
+            reset_tasks(self.using, self.plan, reset, self._task_ids, self.history.reused_tasks)
+        elif first:
             self._insert_tasks()
         else:
             self._update_tasks()
@@ -519,8 +571,20 @@ class RecordWriter:
             self.task_settled(node_id, states[node_id], reason, detail)
 
     def _save_status(self, states: Sequence[str], status: str, error: str) -> None:
-        finished = _now()
         run = self.run
+        if status == "queued":  # handed back to the queue: not finished, nothing failed
+            from ..queue.notify import notify_queued
+            from .liveness import settle_tasks
+
+            runs = Run.objects.using(self.using).filter(pk=run.pk)
+            if runs.filter(cancel_requested=False).update(status="queued", error=""):
+                run.status, run.error = "queued", ""
+                notify_queued(self.using)
+                return
+            # Asked to cancel meanwhile: a cancel is never undone by a hand-back.
+            settle_tasks(self.using, run.pk, "cancelled")
+            status = "cancelled"
+        finished = _now()
         run.status = status
         run.finished_at = finished
         if run.started_at is not None:

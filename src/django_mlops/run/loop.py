@@ -23,6 +23,7 @@ from .planning import RunPlan
 if TYPE_CHECKING:
     from ..executors import Executor, TaskOutcome
     from ..executors.base import TrackingEvent
+    from ..queue.lease import Lease
     from ..records.writer import RecordWriter
 
 __all__ = ["Execution", "RunEvent", "outputs_of"]
@@ -79,8 +80,12 @@ class Execution:
         recorder: RecordWriter | None,
         on_event: Callable[[RunEvent], None] | None,
         run_id: int | None,
+        lease: Lease | None = None,
     ) -> None:
         pipeline = plan.pipeline
+        self.lease = lease
+        #: Set when the run stopped to go back to the queue (its worker stops).
+        self.handed_back = False
         self.plan = plan
         self.nodes = pipeline.nodes
         self.executor = executor
@@ -190,6 +195,8 @@ class Execution:
         self.states[node_id] = "running"
         if self.recorder is not None:
             self.recorder.task_started(node_id, attempt)
+        if self.lease is not None:
+            self.lease.node_started(name, attempt)
         if self.on_event is not None:
             self.emit("task_started", name, "running")
         return attempt
@@ -233,6 +240,8 @@ class Execution:
             unreported.append(node_id)
         self.states[node_id] = "succeeded"
         self.done += 1
+        if self.lease is not None:
+            self.lease.node_ended(self.nodes[node_id].name)
         if self.on_event is not None:
             self.running.pop(node_id, None)
             self.emit("task_finished", self.nodes[node_id].name, "succeeded")
@@ -268,6 +277,8 @@ class Execution:
         """A failed attempt; the scheduler decides between a retry and failure."""
         self.report_successes()
         self.running.pop(node_id, None)
+        if self.lease is not None:
+            self.lease.node_ended(self.nodes[node_id].name)
         retrying = self.scheduler.fail(node_id)
         state = "retrying" if retrying else "failed"
         self.states[node_id] = state
@@ -325,6 +336,12 @@ class Execution:
         recorder = self.recorder
         assert recorder is not None
         self.report_successes()
+        lease = self.lease
+        if lease is not None and lease.lost.is_set():
+            # The heartbeat found the claim gone: abandon the run, write nothing.
+            from ..queue.lease import LeaseLost
+
+            raise LeaseLost(f"run {self.run_id}: another worker holds it now; abandoned")
         recorder.flush()
         if self.cancelled:
             return
@@ -333,6 +350,19 @@ class Execution:
             self.cancel()
         elif recorder.cancel_requested():
             self.cancel()
+        elif lease is not None and lease.hand_back.is_set():
+            self.hand_back()
+
+    def hand_back(self) -> None:
+        """Stop handing out nodes; the running ones finish, then the run goes back to the queue."""
+        self.report_successes()
+        self.handed_back = True
+        self.cancelled = True  # both loops stop taking nodes, and wait for the running ones
+
+    def handed_back_states(self, states: Sequence[str]) -> list[str]:
+        """The states a handed-back run records: what finished, the rest pending again."""
+        kept = _FINAL - {"cancelled"}
+        return [state if state in kept else "pending" for state in states]
 
     def cancel(self) -> None:
         """Stop handing out nodes and stop the running ones; finished work is kept."""
@@ -358,7 +388,7 @@ class Execution:
         """The run's status from its nodes' final states."""
         if self.abort_error:
             return "failed"
-        if self.cancelled:
+        if self.cancelled and not self.handed_back:
             return "cancelled"
         if not _FAILED.isdisjoint(states):  # a set scan in C, not a generator per node
             return "failed"

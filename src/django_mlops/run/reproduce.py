@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.db import router
 from django.utils import timezone
 
 from ..discovery import pipeline_of_run
@@ -225,12 +226,22 @@ def cancel_run(run_id: int | Run) -> Run:
         run.refresh_from_db()
         return run  # its runner was gone: cancelled now, with the reason
     if run.status == "queued":
-        type(run).objects.filter(pk=run.pk, status="queued").update(
-            status="cancelled", finished_at=timezone.now()
-        )
-    elif run.status == "running":
+        # Conditional, like a worker's claim: whichever commits first wins.
+        if (
+            type(run)
+            .objects.filter(pk=run.pk, status="queued")
+            .update(status="cancelled", finished_at=timezone.now())
+        ):
+            from ..records.liveness import settle_tasks
+
+            # A run handed back to the queue has task rows: none stays pending.
+            settle_tasks(router.db_for_write(type(run)) or "default", run.pk, "cancelled")
+            run.status = "cancelled"
+        else:
+            run.refresh_from_db()  # a worker claimed it meanwhile: ask its runner to stop
+    if run.status == "running":
         type(run).objects.filter(pk=run.pk).update(cancel_requested=True)
-    else:
+    elif run.status != "cancelled":
         raise RunError(f"run {run.pk} is {run.status}, not running: nothing to cancel")
     run.refresh_from_db()
     return run

@@ -20,6 +20,7 @@ from .planning import RunPlan, make_plan
 if TYPE_CHECKING:
     from ..executors import Executor
     from ..models import Run
+    from ..queue.lease import Lease
     from ..records.writer import RecordWriter
 
 __all__ = ["AnyRun", "RunEvent", "run_pipeline"]
@@ -67,6 +68,7 @@ def run_pipeline(
     run: Run | None = None,
     reproduces: Run | None = None,
     retry_of: Run | None = None,
+    lease: Lease | None = None,
 ) -> AnyRun:
     """Run ``pipeline`` once and return its record.
 
@@ -76,12 +78,18 @@ def run_pipeline(
     ``no_cache``. ``run`` executes an existing queued Run row instead of creating
     one. With ``record=False`` nothing is stored and an ``InMemoryRun`` is returned.
     Ctrl-C cancels the run (recorded as cancelled, finished work kept) and re-raises.
+
+    ``lease`` is a queue worker's claim on ``run`` (``django_mlops.queue``): every
+    write is fenced by it (``LeaseLost`` when another worker took the run over:
+    the run is abandoned, nothing more written), a run claimed before resumes
+    (finished nodes kept), and setting ``lease.hand_back`` lets the running nodes
+    finish and puts the run back in the queue (its status ``queued`` again).
     """
     recorder: RecordWriter | None = None
     if record:
         from ..records.writer import RecordWriter
 
-        recorder = RecordWriter(pipeline)
+        recorder = RecordWriter(pipeline, lease=lease)
     try:
         plan = make_plan(
             pipeline,
@@ -98,7 +106,12 @@ def run_pipeline(
         executor_obj, executor_name, owned = _resolve_executor(executor, max_workers)
     except Exception as exc:
         if run is not None:  # a queued run that cannot start says why
-            type(run).objects.filter(pk=run.pk).update(status="failed", error=str(exc))
+            from django.utils import timezone
+
+            held = type(run).objects.filter(pk=run.pk)
+            if lease is not None:
+                held = held.filter(claims=lease.claim, status="running")
+            held.update(status="failed", error=str(exc), finished_at=timezone.now())
         raise
     if recorder is None:
         return _run_unrecorded(plan, executor_obj, owned, on_event)
@@ -124,8 +137,11 @@ def run_pipeline(
         raise
     from ..records.liveness import Heartbeat
 
-    with Heartbeat(run_id, float(_setting("HEARTBEAT_SECONDS", 5.0)), recorder.using):
-        execution = Execution(plan, executor_obj, recorder, on_event, run_id)
+    interval = float(_setting("HEARTBEAT_SECONDS", 5.0))
+    with Heartbeat(run_id, interval, recorder.using, lease):
+        execution = Execution(plan, executor_obj, recorder, on_event, run_id, lease)
+        for node_id, attempts in enumerate(recorder.previous_attempts):
+            execution.attempts[node_id] = attempts  # a resumed run's attempts count on
         _drive(execution, owned, recorder)
     return recorder.run
 
@@ -154,8 +170,14 @@ def _drive(execution: Execution, owned: bool, recorder: RecordWriter | None) -> 
         states = execution.final_states()
         status = ending or execution.status(states)
         error = error or execution.abort_error
+        if execution.handed_back and ending is None:
+            pending = execution.handed_back_states(states)
+            if "pending" in pending:  # else it finished anyway: its real status
+                states, status = pending, "queued"
         execution.final = (states, status)
-        if recorder is not None:
+        if recorder is not None and recorder.lease is not None and recorder.lease.lost.is_set():
+            pass  # another worker holds the run now: write nothing more
+        elif recorder is not None:
             recorder.finish(states, status, error)
             remember_outputs(recorder.run, execution.values)
         if ending is None:
