@@ -236,12 +236,11 @@ def cancel_run(run_id: int | Run) -> Run:
 
             # A run handed back to the queue has task rows: none stays pending.
             settle_tasks(router.db_for_write(type(run)) or "default", run.pk, "cancelled")
-            run.status = "cancelled"
-        else:
-            run.refresh_from_db()  # a worker claimed it meanwhile: ask its runner to stop
-    if run.status == "running":
-        type(run).objects.filter(pk=run.pk).update(cancel_requested=True)
-    elif run.status != "cancelled":
+            run.refresh_from_db()
+            return run
+        run.refresh_from_db()  # a worker claimed it meanwhile: ask its runner to stop
+    if run.status != "running":
         raise RunError(f"run {run.pk} is {run.status}, not running: nothing to cancel")
+    type(run).objects.filter(pk=run.pk).update(cancel_requested=True)
     run.refresh_from_db()
     return run
