@@ -141,41 +141,34 @@ class RunHistory:
             for node, code_hash, key, input_keys, params, reads in found
         }
 
-    def copy_reused_records(self, run_id: int, task_ids: Sequence[int]) -> None:
+    def copy_reused_records(self, run_id: int) -> None:
         """Give this run's reused tasks the metrics and logged artifacts of their producers.
 
         Marked ``reused``: comparing runs needs the metrics of a cached run, and
-        must still tell them from values logged in this run.
+        must still tell them from values logged in this run. Called once this run's
+        task rows are written: each reused task names its producer (``reused_from``),
+        so one query per table, joined through that, finds what to copy.
         """
         if not self.reused_tasks:
             return
-        by_producer: dict[int, list[int]] = {}
-        for node_id, producer in self.reused_tasks.items():
-            by_producer.setdefault(producer, []).append(task_ids[node_id])
-        producers = sorted(by_producer)
-        metrics: list[list[object]] = []
-        logged: list[list[object]] = []
-        for start in range(0, len(producers), _IN_CHUNK):
-            chunk = producers[start : start + _IN_CHUNK]
-            found = (
-                Metric.objects.using(self.using)
-                .filter(task_id__in=chunk)
-                .values_list("task_id", "key", "value", "step", "timestamp")
-                .order_by("id")
-            )
-            for producer, key, value, step, timestamp in found:
-                for task in by_producer[producer]:
-                    metrics.append([run_id, task, key, value, step, timestamp, True])
-            files = (
-                LoggedArtifact.objects.using(self.using)
-                .filter(task_id__in=chunk)
-                .values_list("task_id", "name", "artifact_id", "created_at")
-                .order_by("id")
-            )
-            for producer, name, artifact_id, created in files:
-                for task in by_producer[producer]:
-                    logged.append([run_id, task, name, artifact_id, created, True])
-        metric_columns = ("run", "task", "key", "value", "step", "timestamp", "reused")
-        Table(Metric, metric_columns, self.using).insert(metrics)
-        logged_columns = ("run", "task", "name", "artifact", "created_at", "reused")
-        Table(LoggedArtifact, logged_columns, self.using).insert(logged)
+        reusing = {"task__reused_by__run_id": run_id}
+        metrics = (
+            Metric.objects.using(self.using)
+            .filter(**reusing)
+            .values_list("task__reused_by__id", "key", "value", "step", "timestamp")
+            .order_by("id")
+        )
+        metric_columns = ("task", "key", "value", "step", "timestamp")
+        Table(Metric, ("run", *metric_columns, "reused"), self.using).insert(
+            [[run_id, *row, True] for row in metrics]
+        )
+        logged = (
+            LoggedArtifact.objects.using(self.using)
+            .filter(**reusing)
+            .values_list("task__reused_by__id", "name", "artifact_id", "created_at")
+            .order_by("id")
+        )
+        logged_columns = ("task", "name", "artifact", "created_at")
+        Table(LoggedArtifact, ("run", *logged_columns, "reused"), self.using).insert(
+            [[run_id, *row, True] for row in logged]
+        )

@@ -375,7 +375,7 @@ class RecordWriter:
                 update_fields=["value"],
             )
         if first:
-            self.history.copy_reused_records(self.run_id, ids)
+            self.history.copy_reused_records(self.run_id)
 
     def _insert_tasks(self) -> None:
         """Insert one TaskRun per node, in topological order (id order reads as a run order).
