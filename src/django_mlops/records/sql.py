@@ -25,8 +25,9 @@ from functools import partial
 from typing import Any
 
 from django.db import connections, models
+from django.db.models.expressions import RawSQL
 
-__all__ = ["Table", "column", "parameter_limit", "select", "widen_sqlite_cache"]
+__all__ = ["Table", "column", "many_values", "parameter_limit", "select", "widen_sqlite_cache"]
 
 _UTC = dt.UTC
 # Rows per PostgreSQL statement (an array of this many values per column).
@@ -299,3 +300,20 @@ def select(
     with connections[using].cursor() as cursor:
         cursor.execute(sql, list(params))
         return list(cursor.fetchall())
+
+
+def many_values(values: Sequence[Any], using: str) -> Any:
+    """For ``field__in=``: many values as a subquery over one JSON text parameter.
+
+    A plain list makes the ORM prepare and bind each value as a parameter of its
+    own (about 3 us each for 10,000 cache keys, and chunks to stay within the
+    backend's parameter limit); the server unpacks one JSON array instead.
+    Backends other than SQLite (whose JSON functions Django's JSONField
+    requires) and PostgreSQL get the plain list.
+    """
+    vendor = connections[using].vendor
+    if vendor == "postgresql":
+        return RawSQL("SELECT jsonb_array_elements_text(%s::jsonb)", [json.dumps(list(values))])
+    if vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(values))])
+    return list(values)
