@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -58,6 +58,30 @@ def _sqlite_datetime(value: dt.datetime | float) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(_UTC).replace(tzinfo=None)
     return value.isoformat(" ")
+
+
+def _postgres_datetime(value: dt.datetime | float) -> str:
+    """An aware date-time as PostgreSQL reads it from a text (ISO 8601, with its offset)."""
+    if isinstance(value, float | int):
+        return f"{_sqlite_datetime(value)}+00:00"
+    return value.isoformat()
+
+
+def _datetime_texts(
+    values: Iterable[Any], one: Callable[[Any], str], suffix: str
+) -> list[str | None]:
+    """A column of date-times as ``one`` makes them; epoch floats (most) without a call each."""
+    seconds = _SECOND_TEXT
+    texts: list[str | None] = []
+    add = texts.append
+    for value in values:
+        if value.__class__ is float:
+            second = int(value)
+            text = seconds.get(second) or _second_text(second)
+            add(f"{text}.{int((value - second) * 1e6):06d}{suffix}")
+        else:
+            add(None if value is None else one(value))
+    return texts
 
 
 def widen_sqlite_cache(using: str) -> None:
@@ -150,7 +174,7 @@ class Table:
                 value = ""
             prep = self._prep_for(field)
             if prep is not None and value is not None:
-                value = prep(value)
+                value = prep([value])[0]
             quoted = connection.ops.quote_name(field.column)
             self._defaults.append((quoted, self._sql_type(field), value))
 
@@ -158,9 +182,9 @@ class Table:
         """The column's database type (PostgreSQL casts each unpacked value to it)."""
         return str(field.db_type(connections[self.using]))
 
-    def _prep_for(self, field: Any) -> Callable[[Any], Any] | None:
-        # Called per value on big batches: straight to what the backend stores,
-        # not through Field.get_db_prep_save's layers.
+    def _prep_for(self, field: Any) -> Callable[[Iterable[Any]], list[Any]] | None:
+        # Converts a column of a big batch at once (None stays None): straight to what
+        # the backend stores, not through Field.get_db_prep_save's layers per value.
         connection = connections[self.using]
         if isinstance(field, models.JSONField):
             # The text every backend's adapt_json_value stores (PostgreSQL's wraps
@@ -168,12 +192,14 @@ class Table:
             dumps = partial(json.dumps, cls=field.encoder) if field.encoder else json.dumps
             empty = dumps({})  # most rows: made once, not per row
 
-            def adapt_json(value: Any) -> Any:
-                return empty if value == {} else dumps(value)
+            def adapt_json(values: Iterable[Any]) -> list[Any]:
+                return [empty if v == {} else None if v is None else dumps(v) for v in values]
 
             return adapt_json
         if isinstance(field, models.DateTimeField):
-            return _sqlite_datetime if connection.vendor == "sqlite" else _postgres_datetime
+            if connection.vendor == "sqlite":
+                return partial(_datetime_texts, one=_sqlite_datetime, suffix="")
+            return partial(_datetime_texts, one=_postgres_datetime, suffix="+00:00")
         return None
 
     def _columns(self, rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
@@ -181,7 +207,7 @@ class Table:
         values: list[Any] = list(zip(*rows, strict=True)) or [()] * width
         for i, prep in enumerate(self._preps):
             if prep is not None:
-                values[i] = [None if v is None else prep(v) for v in values[i]]
+                values[i] = prep(values[i])
         return values
 
     def _parameter_sets(self, rows: Sequence[Sequence[Any]], extra: int = 0) -> list[Any]:
@@ -262,13 +288,6 @@ class Table:
             sql = f"UPDATE {self.table} SET {sets} FROM jsonb_array_elements(%s::jsonb) AS e "
             for batch in self._batches(rows, len(keys)):
                 cursor.execute(f"{sql}WHERE {where}", [batch])
-
-
-def _postgres_datetime(value: dt.datetime | float) -> str:
-    """An aware date-time as PostgreSQL reads it from a text (ISO 8601, with its offset)."""
-    if isinstance(value, float | int):
-        return f"{_sqlite_datetime(value)}+00:00"
-    return value.isoformat()
 
 
 def _float_text(value: Any) -> Any:
