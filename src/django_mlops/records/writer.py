@@ -175,9 +175,16 @@ class RecordWriter:
 
     def task_started(self, node_id: int, attempt: int) -> None:
         """An attempt was handed to an executor (attempts count from 1)."""
-        row = self.rows.get(node_id) or TaskRow(node_id, "running")
-        row.state, row.attempts, row.started, row.finished = "running", attempt, time.time(), None
-        self.rows[node_id] = row
+        row = self.rows.get(node_id)
+        if row is None:  # the first attempt (most)
+            self.rows[node_id] = TaskRow(node_id, "running", attempt, time.time())
+        else:
+            row.state, row.attempts, row.started, row.finished = (
+                "running",
+                attempt,
+                time.time(),
+                None,
+            )
         self.states[node_id] = "running"
         self._dirty.add(node_id)
 
