@@ -340,25 +340,29 @@ class RecordWriter:
         else:
             self._update_tasks()
         ids, artifacts = self._task_ids, self._artifact_ids
-        outputs = []
-        attempts = []
+        outputs: list[list[Any]] = []
+        attempts: list[list[Any]] = []
+        add_output, rows = outputs.append, self.rows
         for node_id in sorted(self._dirty):
-            row = self.rows[node_id]
-            outputs += [[ids[node_id], d, artifacts[s.sha256]] for d, s in row.outputs]
-            attempts += [
-                [
-                    ids[node_id],
-                    f.number,
-                    f.started,
-                    f.finished,
-                    _span(f.started, f.finished),
-                    f.host,
-                    f.pid,
-                    f.error,
-                    f.traceback,
+            row = rows[node_id]
+            task = ids[node_id]
+            for dataset, serialized in row.outputs:  # a plain loop: no frame per node
+                add_output([task, dataset, artifacts[serialized.sha256]])
+            if row.failures:
+                attempts += [
+                    [
+                        task,
+                        f.number,
+                        f.started,
+                        f.finished,
+                        _span(f.started, f.finished),
+                        f.host,
+                        f.pid,
+                        f.error,
+                        f.traceback,
+                    ]
+                    for f in row.failures
                 ]
-                for f in row.failures or ()
-            ]
         if first:
             outputs += self._reused_output_rows()
         Table(TaskOutput, ("task", "dataset", "artifact"), self.using).insert(outputs)
