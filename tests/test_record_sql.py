@@ -12,7 +12,7 @@ import datetime as dt
 import math
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from django_mlops.models import Metric, Param, Run
@@ -95,3 +95,13 @@ def test_batches_larger_than_a_statement(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(inserts) == (3 if connection.vendor == "postgresql" else 1)
     stored = list(Param.objects.filter(run=run).order_by("id").values_list("key", "value"))
     assert stored == [(key, value) for _, key, value in rows]
+
+
+def test_a_text_longer_than_its_column_is_refused_not_cut() -> None:
+    run = _run()
+    table = Table(Param, ("run", "key", "value"), "default")
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not bound text lengths")
+    with pytest.raises(DataError), transaction.atomic():
+        table.insert([[run.pk, "k" * 201, 1]])
+    assert not Param.objects.filter(run=run).exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -37,6 +38,8 @@ _POSTGRES_PARAMETERS = 65535
 # SQLite's compiled-in page cache (negative: KiB) and what a recorded run raises it to.
 _SQLITE_DEFAULT_CACHE = -2000
 _SQLITE_CACHE = -65536
+# A text type with a length bound, as Django's PostgreSQL backend names it.
+_BOUNDED_TEXT = re.compile(r"^(varchar|character varying)\(\d+\)$")
 # Epoch second -> "YYYY-MM-DD HH:MM:SS" (UTC): the task times of a run share few seconds.
 _SECOND_TEXT: dict[int, str] = {}
 
@@ -179,8 +182,12 @@ class Table:
             self._defaults.append((quoted, self._sql_type(field), value))
 
     def _sql_type(self, field: Any) -> str:
-        """The column's database type (PostgreSQL casts each unpacked value to it)."""
-        return str(field.db_type(connections[self.using]))
+        """The type PostgreSQL casts each unpacked value to: the column's, but texts as text.
+
+        An explicit cast to ``varchar(n)`` would cut a longer text silently; from
+        ``text`` the INSERT's own conversion refuses it, as for any other insert.
+        """
+        return _BOUNDED_TEXT.sub("text", str(field.db_type(connections[self.using])))
 
     def _prep_for(self, field: Any) -> Callable[[Iterable[Any]], list[Any]] | None:
         # Converts a column of a big batch at once (None stays None): straight to what
