@@ -31,7 +31,7 @@ from django.db.models.expressions import RawSQL
 __all__ = ["Table", "column", "many_values", "parameter_limit", "select", "widen_sqlite_cache"]
 
 _UTC = dt.UTC
-# Rows per PostgreSQL statement (an array of this many values per column).
+# Rows per PostgreSQL statement (the rows of its one JSON text parameter).
 _ROWS_PER_STATEMENT = 2_000
 # PostgreSQL's wire protocol numbers parameters with 16 bits.
 _POSTGRES_PARAMETERS = 65535
