@@ -10,6 +10,8 @@ use with ``python -m venv`` and pip). Overhead per node = (median run time - N x
 a bare Python call) / N. Graph construction is timed apart and not included.
 A peer whose projected time exceeds ``--budget`` seconds is skipped, and says so.
 Then threads: 2 workers against serial on 500 independent nodes that sleep 1 ms.
+``--before ../other-checkout`` also runs that checkout's django-mlops (its ``.venv``)
+in the same interleaved rounds, for a before/after from one run.
 """
 
 from __future__ import annotations
@@ -53,6 +55,29 @@ THREADED_LABELS = {
     "prefect": "Prefect ThreadPoolTaskRunner",
 }
 SHAPES = ("chain", "wide", "layered")
+# Prefix of our frameworks run from the --before checkout.
+BEFORE = "before:"
+
+
+def label(framework: str) -> str:
+    """The column name of a framework (ours from the --before checkout say so)."""
+    if framework.startswith(BEFORE):
+        return f"{LABELS[framework.removeprefix(BEFORE)]} (before)"
+    return LABELS[framework]
+
+
+def selected(args: argparse.Namespace) -> list[str]:
+    """The frameworks of this run in table order: ours, ours before (with --before), peers."""
+    ours = [f for f in OURS if f in args.frameworks]
+    before = [BEFORE + f for f in ours] if args.before is not None else []
+    return [*ours, *before, *(f for f in PEERS if f in args.frameworks)]
+
+
+def interpreter(framework: str, args: argparse.Namespace, peer_python: Path) -> Path:
+    """The python that runs a framework: the --before checkout's venv runs its own code."""
+    if framework.startswith(BEFORE):
+        return Path(args.before) / ".venv" / "bin" / "python"
+    return Path(sys.executable) if framework in OURS else peer_python
 
 
 @dataclass
@@ -96,13 +121,17 @@ def run_case(
     timeout: float,
     workers: int = 1,
     body: str = "noop",
+    before: bool = False,
 ) -> dict[str, object] | str:
-    """One measurement in a fresh process: the worker's JSON, or a note on failure."""
+    """One measurement in a fresh process: the worker's JSON, or a note on failure.
+
+    ``before``: ``python`` is another checkout's, measured by this bench's worker.
+    """
     command = [
         str(python),
         "-m",
         "peers.worker",
-        f"--framework={framework}",
+        f"--framework={framework.removeprefix(BEFORE)}",
         f"--shape={shape}",
         f"--nodes={nodes}",
         f"--repeats={repeats}",
@@ -111,6 +140,8 @@ def run_case(
         f"--budget={timeout / 2}",
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if before:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave the other checkout as it is
     try:
         done = subprocess.run(
             command, cwd=BENCH, env=env, capture_output=True, text=True, timeout=timeout
@@ -137,7 +168,7 @@ def overhead(args: argparse.Namespace, peer_python: Path) -> list[Result]:
     and CPU) then slows every framework alike instead of whichever ran during the
     slow minute. A case that takes longer than ``--round-seconds`` runs once.
     """
-    frameworks = [f for f in (*OURS, *PEERS) if f in args.frameworks]
+    frameworks = selected(args)
     results: list[Result] = []
     for shape in SHAPES:
         last_us: dict[str, float] = {}
@@ -162,9 +193,15 @@ def overhead(args: argparse.Namespace, peer_python: Path) -> list[Result]:
                 for framework, result in cases.items():
                     if result.note or (round_number and _one_round(result, args)):
                         continue
-                    python = Path(sys.executable) if framework in OURS else peer_python
+                    python = interpreter(framework, args, peer_python)
                     outcome = run_case(
-                        python, framework, shape, nodes, repeats=repeats, timeout=args.budget
+                        python,
+                        framework,
+                        shape,
+                        nodes,
+                        repeats=repeats,
+                        timeout=args.budget,
+                        before=framework.startswith(BEFORE),
                     )
                     if isinstance(outcome, str):
                         result.note = outcome
@@ -185,7 +222,7 @@ def overhead(args: argparse.Namespace, peer_python: Path) -> list[Result]:
                     if result.us_per_node is not None and not result.note
                     else result.note
                 )
-                print(f"  {shape:<8}{nodes:>7}  {LABELS[framework]:<13} {shown}", flush=True)
+                print(f"  {shape:<8}{nodes:>7}  {label(framework):<13} {shown}", flush=True)
     return results
 
 
@@ -229,18 +266,18 @@ def format_tables(
     results: list[Result], thread_rows: list[tuple[str, float, float]], args: argparse.Namespace
 ) -> str:
     """Markdown: us/node per framework, each peer's ratio to our fastest, and threads."""
-    frameworks = [f for f in (*OURS, *PEERS) if f in args.frameworks]
+    frameworks = selected(args)
     by_key = {(r.framework, r.shape, r.nodes): r for r in results}
     lines = [
         "Overhead per node (us; median run time / nodes, minus a bare call):",
         "",
-        "| DAG | nodes | " + " | ".join(LABELS[f] for f in frameworks) + " |",
+        "| DAG | nodes | " + " | ".join(label(f) for f in frameworks) + " |",
         "|---|---:|" + "---:|" * len(frameworks),
     ]
     ratio_lines = [
         "Each peer's overhead divided by ours in memory (higher: we are faster):",
         "",
-        "| DAG | nodes | " + " | ".join(LABELS[f] for f in frameworks[1:]) + " |",
+        "| DAG | nodes | " + " | ".join(label(f) for f in frameworks[1:]) + " |",
         "|---|---:|" + "---:|" * (len(frameworks) - 1),
     ]
     notes: list[str] = []
@@ -253,7 +290,7 @@ def format_tables(
                 if r is None or r.us_per_node is None:
                     cells.append("—")
                     if r is not None and r.note:
-                        notes.append(f"{LABELS[framework]}, {shape} {nodes}: {r.note}")
+                        notes.append(f"{label(framework)}, {shape} {nodes}: {r.note}")
                     value = None
                 else:
                     cells.append(f"{r.us_per_node:.2f}")
@@ -362,13 +399,19 @@ def main() -> None:
     parser.add_argument("--sleep-nodes", type=int, default=500)
     parser.add_argument("--no-threads", action="store_true", help="skip the threads part")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (with its .venv) whose django-mlops runs too, by this "
+        "bench's worker, interleaved: columns '(before)', a before/after from one run",
+    )
     args = parser.parse_args()
     peer_python = ensure_bench_venv()
     started = time.time()
     print(f"machine: {machine()}", flush=True)
     results = overhead(args, peer_python)
     thread_rows = [] if args.no_threads else threads(args, peer_python)
-    versions = sorted({f"{LABELS[r.framework]} {r.version}" for r in results if r.version})
+    versions = sorted({f"{label(r.framework)} {r.version}" for r in results if r.version})
     text = (
         f"Machine: {machine()}\n\nVersions: {', '.join(versions)}\n\n"
         + format_tables(results, thread_rows, args)

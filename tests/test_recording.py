@@ -105,8 +105,8 @@ def test_recording_is_batched() -> None:
 
 
 def test_large_runs_are_written_in_several_statements() -> None:
-    # More task rows than one INSERT statement takes on PostgreSQL (1,000): full
-    # statements and a shorter last one, rows in topological order, every output named.
+    # More task rows than one INSERT statement takes on PostgreSQL (2,000): a full
+    # statement and a shorter last one, rows in topological order, every output named.
     p = Pipeline("many_rows")
     p.node(outputs="seed", name="seed")(fixtures.load)
     for i in range(2345):

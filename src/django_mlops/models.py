@@ -308,7 +308,10 @@ class TaskOutput(models.Model):
     is ``TaskOutput.objects.filter(artifact=a)``.
     """
 
-    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="output_records")
+    # No index of its own: unique (task, dataset) starts with task and serves every by-task query.
+    task = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="output_records", db_index=False
+    )
     dataset = models.CharField(max_length=_NAME_LENGTH)
     artifact = models.ForeignKey(
         "Artifact", on_delete=models.PROTECT, related_name="task_outputs", db_index=False
@@ -330,7 +333,10 @@ class TaskOutput(models.Model):
 class TaskAttempt(models.Model):
     """A failed attempt of a task (the last attempt is also on the task row)."""
 
-    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="failed_attempts")
+    # No index of its own: unique (task, number) starts with task.
+    task = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="failed_attempts", db_index=False
+    )
     number = models.PositiveIntegerField(help_text="Attempt number, from 1.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -431,7 +437,10 @@ class Param(models.Model):
 class Metric(models.Model):
     """One logged metric value, optionally at a step."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_records")
+    # No index of its own: the (run, key) index starts with run.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="metric_records", db_index=False
+    )
     task = models.ForeignKey(
         TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="metric_records"
     )

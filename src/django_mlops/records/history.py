@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Max
 
 from ..models import LoggedArtifact, Metric, TaskRun
-from .sql import Table, parameter_limit
+from .sql import Table, many_values
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -50,26 +50,26 @@ class RunHistory:
         A node with no outputs is reusable after any success of its key.
         """
         wanted = sorted({k for k in keys if k})
-        size = max(_IN_CHUNK, parameter_limit(self.using) - 1)
-        rows: list[tuple[str, int, str | None, int | None]] = []
-        for start in range(0, len(wanted), size):
-            chunk = wanted[start : start + size]
-            # A left join: a task with no outputs comes back once, with None.
-            rows += (
-                TaskRun.objects.using(self.using)
-                .filter(key__in=chunk, state="succeeded")
-                .values_list("key", "id", "output_records__dataset", "output_records__artifact_id")
-                .order_by()
-            )
+        # A left join: a task with no outputs comes back once, with None.
+        rows = (
+            TaskRun.objects.using(self.using)
+            .filter(key__in=many_values(wanted, self.using), state="succeeded")
+            .values_list("key", "id", "output_records__dataset", "output_records__artifact_id")
+            .order_by()
+        )
         by_task: dict[int, dict[str, int]] = {}
         key_of: dict[int, str] = {}
         newest: dict[tuple[str, str | None], int] = {}  # (key, dataset) -> newest task id
         for key, task_id, dataset, artifact_id in rows:
-            outputs = by_task.setdefault(task_id, {})
+            outputs = by_task.get(task_id)
+            if outputs is None:  # the task's first row: it counts for its key alone
+                outputs = by_task[task_id] = {}
+                key_of[task_id] = key
+                if newest.get((key, None), -1) < task_id:
+                    newest[(key, None)] = task_id
             if dataset is not None and artifact_id is not None:
                 outputs[dataset] = artifact_id
-            key_of[task_id] = key
-            for slot in ((key, dataset), (key, None)):
+                slot = (key, dataset)
                 if newest.get(slot, -1) < task_id:
                     newest[slot] = task_id
         # A node reuses the newest task of its key that has every output it declares
@@ -77,16 +77,22 @@ class RunHistory:
         # stored only if every node with that key finds one.
         found: set[str] = set()
         missing: set[str] = set()
+        producers, stored = self.producers, self.stored_outputs
         for node, key in zip(self.pipeline.nodes, keys, strict=True):
             if not key:
                 continue
-            producer = self._producer(key, node.outputs, newest, by_task, key_of)
+            names = node.outputs
+            producer = newest.get((key, names[0] if names else None))
+            # The newest task with the first output has it; with more, check the others.
+            if producer is not None and len(names) > 1:
+                producer = self._producer(key, names, newest, by_task, key_of)
             if producer is None:
                 missing.add(key)
                 continue
-            self.producers[(key, node.outputs)] = producer
-            for dataset in node.outputs:
-                self.stored_outputs[(key, dataset)] = by_task[producer][dataset]
+            producers[(key, names)] = producer
+            produced = by_task[producer]
+            for dataset in names:
+                stored[(key, dataset)] = produced[dataset]
             found.add(key)
         return found - missing
 
@@ -141,41 +147,34 @@ class RunHistory:
             for node, code_hash, key, input_keys, params, reads in found
         }
 
-    def copy_reused_records(self, run_id: int, task_ids: Sequence[int]) -> None:
+    def copy_reused_records(self, run_id: int) -> None:
         """Give this run's reused tasks the metrics and logged artifacts of their producers.
 
         Marked ``reused``: comparing runs needs the metrics of a cached run, and
-        must still tell them from values logged in this run.
+        must still tell them from values logged in this run. Called once this run's
+        task rows are written: each reused task names its producer (``reused_from``),
+        so one query per table, joined through that, finds what to copy.
         """
         if not self.reused_tasks:
             return
-        by_producer: dict[int, list[int]] = {}
-        for node_id, producer in self.reused_tasks.items():
-            by_producer.setdefault(producer, []).append(task_ids[node_id])
-        producers = sorted(by_producer)
-        metrics: list[list[object]] = []
-        logged: list[list[object]] = []
-        for start in range(0, len(producers), _IN_CHUNK):
-            chunk = producers[start : start + _IN_CHUNK]
-            found = (
-                Metric.objects.using(self.using)
-                .filter(task_id__in=chunk)
-                .values_list("task_id", "key", "value", "step", "timestamp")
-                .order_by("id")
-            )
-            for producer, key, value, step, timestamp in found:
-                for task in by_producer[producer]:
-                    metrics.append([run_id, task, key, value, step, timestamp, True])
-            files = (
-                LoggedArtifact.objects.using(self.using)
-                .filter(task_id__in=chunk)
-                .values_list("task_id", "name", "artifact_id", "created_at")
-                .order_by("id")
-            )
-            for producer, name, artifact_id, created in files:
-                for task in by_producer[producer]:
-                    logged.append([run_id, task, name, artifact_id, created, True])
-        metric_columns = ("run", "task", "key", "value", "step", "timestamp", "reused")
-        Table(Metric, metric_columns, self.using).insert(metrics)
-        logged_columns = ("run", "task", "name", "artifact", "created_at", "reused")
-        Table(LoggedArtifact, logged_columns, self.using).insert(logged)
+        reusing = {"task__reused_by__run_id": run_id}
+        metrics = (
+            Metric.objects.using(self.using)
+            .filter(**reusing)
+            .values_list("task__reused_by__id", "key", "value", "step", "timestamp")
+            .order_by("id")
+        )
+        metric_columns = ("task", "key", "value", "step", "timestamp")
+        Table(Metric, ("run", *metric_columns, "reused"), self.using).insert(
+            [[run_id, *row, True] for row in metrics]
+        )
+        logged = (
+            LoggedArtifact.objects.using(self.using)
+            .filter(**reusing)
+            .values_list("task__reused_by__id", "name", "artifact_id", "created_at")
+            .order_by("id")
+        )
+        logged_columns = ("task", "name", "artifact", "created_at")
+        Table(LoggedArtifact, ("run", *logged_columns, "reused"), self.using).insert(
+            [[run_id, *row, True] for row in logged]
+        )

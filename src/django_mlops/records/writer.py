@@ -220,9 +220,16 @@ class RecordWriter:
 
     def task_started(self, node_id: int, attempt: int) -> None:
         """An attempt was handed to an executor (attempts count from 1)."""
-        row = self.rows.get(node_id) or TaskRow(node_id, "running")
-        row.state, row.attempts, row.started, row.finished = "running", attempt, time.time(), None
-        self.rows[node_id] = row
+        row = self.rows.get(node_id)
+        if row is None:  # the first attempt (most)
+            self.rows[node_id] = TaskRow(node_id, "running", attempt, time.time())
+        else:
+            row.state, row.attempts, row.started, row.finished = (
+                "running",
+                attempt,
+                time.time(),
+                None,
+            )
         self.states[node_id] = "running"
         self._dirty.add(node_id)
 
@@ -405,25 +412,29 @@ class RecordWriter:
         else:
             self._update_tasks()
         ids, artifacts = self._task_ids, self._artifact_ids
-        outputs = []
-        attempts = []
+        outputs: list[list[Any]] = []
+        attempts: list[list[Any]] = []
+        add_output, rows = outputs.append, self.rows
         for node_id in sorted(self._dirty):
-            row = self.rows[node_id]
-            outputs += [[ids[node_id], d, artifacts[s.sha256]] for d, s in row.outputs]
-            attempts += [
-                [
-                    ids[node_id],
-                    f.number,
-                    f.started,
-                    f.finished,
-                    _span(f.started, f.finished),
-                    f.host,
-                    f.pid,
-                    f.error,
-                    f.traceback,
+            row = rows[node_id]
+            task = ids[node_id]
+            for dataset, serialized in row.outputs:  # a plain loop: no frame per node
+                add_output([task, dataset, artifacts[serialized.sha256]])
+            if row.failures:
+                attempts += [
+                    [
+                        task,
+                        f.number,
+                        f.started,
+                        f.finished,
+                        _span(f.started, f.finished),
+                        f.host,
+                        f.pid,
+                        f.error,
+                        f.traceback,
+                    ]
+                    for f in row.failures
                 ]
-                for f in row.failures or ()
-            ]
         if first:
             outputs += self._reused_output_rows()
         Table(TaskOutput, ("task", "dataset", "artifact"), self.using).insert(outputs)
@@ -456,7 +467,7 @@ class RecordWriter:
                 [(ids[n], names[n], r, artifacts[r.artifact.sha256]) for n, r in self._models],
             )
         if first:
-            self.history.copy_reused_records(self.run_id, ids)
+            self.history.copy_reused_records(self.run_id)
 
     def _insert_tasks(self) -> None:
         """Insert one TaskRun per node, in topological order (id order reads as a run order).

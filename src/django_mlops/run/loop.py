@@ -21,6 +21,7 @@ from ..pipeline import Node
 from .planning import RunPlan
 
 if TYPE_CHECKING:
+    from ..artifacts import Serialized
     from ..executors import Executor, TaskOutcome
     from ..executors.base import TrackingEvent
     from ..queue.lease import Lease
@@ -258,7 +259,9 @@ class Execution:
         node = self.nodes[node_id]
         try:
             produced = outputs_of(node, value)
-            serialized = recorder.serialize(produced) if recorder is not None else ()
+            serialized: Sequence[Serialized] = (
+                recorder.serialize(produced) if recorder is not None else ()
+            )
         except Exception as exc:  # wrong arity, or an output no serializer takes
             assert outcome is not None or recorder is None
             failure = outcome or self.no_outcome(node_id, "")
@@ -266,10 +269,17 @@ class Execution:
             failure.error, failure.traceback = f"{type(exc).__name__}: {exc}", ""
             self.failed(node_id, failure)
             return False
-        self.values.update(zip(node.outputs, produced, strict=True))
+        names = node.outputs
+        if len(names) == 1:  # most nodes: no zips
+            self.values[names[0]] = produced[0]
+            pairs: tuple[tuple[str, Serialized], ...] = (
+                ((names[0], serialized[0]),) if recorder else ()
+            )
+        else:
+            self.values.update(zip(names, produced, strict=True))
+            pairs = tuple(zip(names, serialized, strict=True)) if recorder else ()
         if recorder is not None:
             assert outcome is not None, "a recorded attempt needs its outcome"
-            pairs = tuple(zip(node.outputs, serialized, strict=True))
             recorder.task_finished(node_id, "succeeded", outcome, pairs)
         return True
 
