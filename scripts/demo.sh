@@ -44,14 +44,10 @@ ls -1 pictures
 
 if [ "$serve" = 1 ]; then
   manage demo_user
-  if manage mlops worker --help >/dev/null 2>&1; then
-    say "Starting a worker for the runs queued from the site"
-    "$PY" manage.py mlops worker &
-    worker=$!
-    trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
-  else
-    say "No 'mlops worker' command yet: runs queued from the site wait for one"
-  fi
+  say "Starting a worker for the runs queued from the site (mlops worker)"
+  "$PY" manage.py mlops worker &
+  worker=$!
+  trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
   say "Serving http://127.0.0.1:8000/mlops/ (log in with the demo account above; Ctrl-C to stop)"
   "$PY" manage.py runserver 127.0.0.1:8000
 fi

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +14,8 @@ import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -36,6 +40,66 @@ def _mlops(*args: str, home: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _login_link(server: subprocess.Popen[str], port: int) -> str:
+    assert server.stdout is not None
+    link = ""
+    deadline = time.monotonic() + 60
+    while not link and time.monotonic() < deadline:
+        line = server.stdout.readline()
+        assert line or server.poll() is None, "mlops ui stopped"
+        if "/login/once/" in line:
+            link = line.split()[-1]
+    assert link.startswith(f"http://127.0.0.1:{port}/mlops/login/once/")
+    return link
+
+
+def _open_when_up(opener: urllib.request.OpenerDirector, url: str) -> Any:
+    for _ in range(100):  # the server binds right after printing
+        try:
+            return opener.open(url, timeout=10)
+        except urllib.error.URLError as exc:
+            if isinstance(exc, urllib.error.HTTPError):
+                raise
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def test_ui_runs_what_the_run_button_queues_on_its_embedded_worker(tmp_path: Path) -> None:
+    port = _free_port()
+    server = _mlops("ui", "tests/web_pipelines.py", "--port", str(port), home=tmp_path)
+    try:
+        link = _login_link(server, port)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        _open_when_up(opener, link)
+        page_url = f"http://127.0.0.1:{port}/mlops/pipelines/web_demo/"
+        html = opener.open(page_url, timeout=10).read().decode()
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        assert found, "the pipeline page has no Run form"
+        body = urlencode({"csrfmiddlewaretoken": found.group(1), "C": "0.5"}).encode()
+        queued = opener.open(urllib.request.Request(page_url, data=body), timeout=10)
+        run_url = queued.geturl()
+        assert re.fullmatch(rf"http://127\.0\.0\.1:{port}/mlops/runs/\d+/", run_url), run_url
+        status = ""
+        deadline = time.monotonic() + 90
+        while status != "succeeded" and time.monotonic() < deadline:
+            live = json.loads(opener.open(run_url + "live/", timeout=10).read())
+            status = live["status"]
+            assert status in ("queued", "running", "succeeded"), live
+            time.sleep(0.3)
+        assert status == "succeeded", "the embedded worker did not run the queued run"
+    finally:
+        _stop(server)
 
 
 def test_ui_serves_the_site_and_its_link_logs_in_once(tmp_path: Path) -> None:

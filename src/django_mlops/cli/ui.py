@@ -74,20 +74,7 @@ def _load_pipelines(refs: list[str], console: Console) -> None:
             console.warn(f"mlops: the pipelines of {source} are not shown: {exc}")
 
 
-def _worker_available() -> bool:
-    from .console import build_parser
-
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return "worker" in action.choices
-    return False
-
-
-def _start_worker(console: Console) -> subprocess.Popen[bytes] | None:
-    if not _worker_available():
-        console.warn("mlops: no 'worker' command here: queued runs wait for one")
-        return None
+def _start_worker() -> subprocess.Popen[bytes]:
     # The child dies with us (start_new_session=False) and shares MLOPS_HOME.
     return subprocess.Popen([sys.executable, "-m", "django_mlops.cli", "worker"], env=os.environ)
 
@@ -110,7 +97,7 @@ def ui_command(args: argparse.Namespace, console: Console) -> int:
         raise CommandFailed(f"--port must be between 1 and 65535, not {args.port}")
     _load_pipelines(args.pipelines, console)
     token = issue(_local_user().pk)
-    worker = None if args.no_worker else _start_worker(console)
+    worker = None if args.no_worker else _start_worker()
     url = f"http://127.0.0.1:{args.port}/mlops/login/once/{token}/"
     console.line(f"django-mlops is served at http://127.0.0.1:{args.port}/mlops/")
     console.line(f"Open this link to log in (it works once): {url}")
