@@ -108,24 +108,9 @@ def test_ui_serves_the_site_and_its_link_logs_in_once(tmp_path: Path) -> None:
         "ui", "tests/web_pipelines.py", "--port", str(port), "--no-worker", home=tmp_path
     )
     try:
-        assert server.stdout is not None
-        link = ""
-        deadline = time.monotonic() + 60
-        while not link and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            assert line or server.poll() is None, "mlops ui stopped"
-            if "/login/once/" in line:
-                link = line.split()[-1]
-        assert link.startswith(f"http://127.0.0.1:{port}/mlops/login/once/")
+        link = _login_link(server, port)
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-        for _ in range(100):  # the server binds right after printing
-            try:
-                page = opener.open(link, timeout=10)
-                break
-            except urllib.error.URLError as exc:
-                if isinstance(exc, urllib.error.HTTPError):
-                    raise
-                time.sleep(0.1)
+        page = _open_when_up(opener, link)
         assert page.geturl() == f"http://127.0.0.1:{port}/mlops/pipelines/"
         html = page.read().decode()
         assert "web_demo" in html and "Log out" in html
@@ -137,12 +122,7 @@ def test_ui_serves_the_site_and_its_link_logs_in_once(tmp_path: Path) -> None:
         anonymous = urllib.request.urlopen(f"http://127.0.0.1:{port}/mlops/runs/", timeout=10)
         assert "/mlops/login/" in anonymous.geturl()
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
 
 
 def test_ui_is_refused_inside_a_project(tmp_path: Path) -> None:

@@ -81,18 +81,25 @@ def set_alias(
     return _retrying(lambda: _move(target, alias, getattr(user, "pk", None), comment))
 
 
+def _locked_alias(using: str, model: RegisteredModel, alias: str) -> ModelAlias | None:
+    """The alias row, locked to the end of the transaction (PostgreSQL), or None."""
+    from ..models import ModelAlias
+
+    return (
+        ModelAlias.objects.using(using)
+        .select_for_update()
+        .select_related("version")
+        .filter(model=model, name=alias)
+        .first()
+    )
+
+
 def _move(target: ModelVersion, alias: str, user_id: Any, comment: str) -> ModelAlias:
     from ..models import AliasChange, ModelAlias
 
     using = router.db_for_write(ModelAlias) or "default"
     with transaction.atomic(using=using):
-        current = (
-            ModelAlias.objects.using(using)
-            .select_for_update()
-            .select_related("version")
-            .filter(model=target.model, name=alias)
-            .first()
-        )
+        current = _locked_alias(using, target.model, alias)
         if current is not None and current.version_id == target.pk:
             return current
         previous = current.version if current is not None else None
@@ -136,13 +143,7 @@ def _remove(registered: RegisteredModel, name: str, alias: str, user_id: Any, co
 
     using = router.db_for_write(ModelAlias) or "default"
     with transaction.atomic(using=using):
-        current = (
-            ModelAlias.objects.using(using)
-            .select_for_update()
-            .select_related("version")
-            .filter(model=registered, name=alias)
-            .first()
-        )
+        current = _locked_alias(using, registered, alias)
         if current is None:
             from .errors import ModelNotFoundError
 
