@@ -1,4 +1,4 @@
-"""System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E032``
+"""System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E033``
 (registry), ``W001``, ``W020``, ``W021``).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
@@ -259,6 +259,14 @@ def _check_registry(config: dict[str, Any]) -> list[CheckMessage]:
                 "MLOPS['MODEL_CACHE_SIZE'] must be a positive int.",
                 hint=_DOCS,
                 id="django_mlops.E032",
+            )
+        )
+    if not _is_positive_number(config.get("PREDICT_MAX_ROWS", DEFAULTS["PREDICT_MAX_ROWS"]), integer=True):
+        errors.append(
+            Error(
+                "MLOPS['PREDICT_MAX_ROWS'] must be a positive int.",
+                hint=_DOCS,
+                id="django_mlops.E033",
             )
         )
     return errors

@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "SKOPS_TRUSTED_TYPES": [],
     # Loaded models each serving process keeps (least recently used dropped first).
     "MODEL_CACHE_SIZE": 8,
+    # The most records one prediction request may carry (more: 422, before any is checked).
+    "PREDICT_MAX_ROWS": 10_000,
 }
 
 
@@ -94,6 +96,7 @@ class MlopsSettings:
     MODEL_FORMAT: str
     SKOPS_TRUSTED_TYPES: list[str]
     MODEL_CACHE_SIZE: int
+    PREDICT_MAX_ROWS: int
     unknown_keys: tuple[str, ...] = field(default=())
 
     @property

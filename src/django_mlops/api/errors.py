@@ -4,11 +4,12 @@ Every error body is ``{"detail": "..."}``, except validation errors (422), which
 list each field as ninja does: ``{"detail": [{"loc": ["body", "params", "C"],
 "msg": "...", "type": "..."}]}``. Domain errors raised by the shared code (an
 unknown pipeline, refused params, an unknown node in a selection, a run that
-cannot be cancelled) are turned into these here, so the routers stay thin.
+cannot be cancelled, an unknown model, inputs refused by a model's signature) are turned into these here, so the routers stay thin.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,6 +25,14 @@ from ..errors import (
     RunError,
     SelectionError,
 )
+from ..registry.errors import (
+    AliasPermissionError,
+    InputValidationError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+)
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ErrorOut",
@@ -114,3 +123,29 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(PipelineError, pipeline_broken)
     api.add_exception_handler(RunError, run_refused)
     api.add_exception_handler(RequestDataTooBig, too_big)
+    _install_registry_handlers(api)
+
+
+def _install_registry_handlers(api: NinjaAPI) -> None:
+    """The registry's errors: unknown model/version/alias 404, refused inputs 422, and so on."""
+
+    def model_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 404, str(exc))
+
+    def inputs_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        entries = [field_error(["body", *e.loc], e.message, e.code) for e in exc.errors]
+        return api.create_response(request, {"detail": entries}, status=422)
+
+    def alias_forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _detail(api, request, 403, str(exc))
+
+    def artifact_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        # The stored model is missing or tampered with: the operator must act, the
+        # client cannot. Logged, and answered as a conflict, not a server error.
+        logger.error("refused to load a model: %s", exc)
+        return _detail(api, request, 409, f"the model cannot be served: {exc}")
+
+    api.add_exception_handler(ModelNotFoundError, model_not_found)
+    api.add_exception_handler(InputValidationError, inputs_refused)
+    api.add_exception_handler(AliasPermissionError, alias_forbidden)
+    api.add_exception_handler(ModelIntegrityError, artifact_refused)

@@ -15,12 +15,12 @@ from ninja.operation import Operation
 from .auth import BearerTokenAuth, SessionCsrfAuth, authenticated_docs
 from .body import JsonBodyParser, check_request_body
 from .errors import install_error_handlers
-from .routers import pipelines, runs, tasks
+from .routers import models, pipelines, runs, tasks
 
 __all__ = ["MlopsAPI", "api", "build_api"]
 
 _DESCRIPTION = """\
-Pipelines, runs and their tasks. Authenticate with `Authorization: Bearer <token>`
+Pipelines, runs and their tasks, registered models and their predictions. Authenticate with `Authorization: Bearer <token>`
 (`mlops token create USER`) or the site's session (unsafe methods then need the
 `X-CSRFToken` header). Errors are `{"detail": "..."}`; refused fields are a 422 listing
 each one. See docs/api.md.
@@ -94,6 +94,7 @@ def build_api() -> MlopsAPI:
     built.add_router("/pipelines", pipelines.router)
     built.add_router("/runs", runs.router)
     built.add_router("/runs", tasks.router)
+    built.add_router("/models", models.router)
     return built
 
 
