@@ -285,14 +285,16 @@ def test_predict_refuses_bad_requests_with_422(
     assert [entry["loc"] for entry in response.json()["detail"]] == [loc]
 
 
-def test_predict_with_both_alias_and_version_is_422(
+def test_predict_with_alias_and_version_pins_the_version(
     predictor: Client, registered: list[int]
 ) -> None:
     promote()
-    url = f"{MODELS}/iris-test/predict?alias=production&version=1"
-    response = post(predictor, url, {"inputs": [RECORD]})
-    assert response.status_code == 422
-    assert "not both" in response.json()["detail"][0]["msg"]
+    url = f"{MODELS}/iris-test/predict?alias=production"
+    agreed = post(predictor, f"{url}&version=1", {"inputs": [RECORD]})
+    assert agreed.status_code == 200 and agreed.json()["version"] == 1
+    moved_on = post(predictor, f"{url}&version=2", {"inputs": [RECORD]})
+    assert moved_on.status_code == 404
+    assert "names version 1, not 2" in moved_on.json()["detail"]
 
 
 def test_proba_of_a_regressor_is_422(predictor: Client) -> None:

@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests import api_pipelines
+from tests import api_pipelines, registry_pipelines
 from tests.conftest import API
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
@@ -29,7 +29,15 @@ EXAMPLES = 12
 def api_token(make_api_user: Any) -> str:
     from django_mlops.tokens import issue_token
 
-    user = make_api_user("fuzzer", "view_run", "view_taskrun", "run_pipeline")
+    user = make_api_user(
+        "fuzzer",
+        "view_run",
+        "view_taskrun",
+        "run_pipeline",
+        "view_registeredmodel",
+        "promote_model",
+        "predict",
+    )
     return issue_token(user)[1]
 
 
@@ -47,8 +55,12 @@ def api_schema(api_token: str) -> Iterator[Any]:
     from django.core.wsgi import get_wsgi_application
     from django.db import close_old_connections
 
+    from django_mlops.registry import set_alias
+
     api_pipelines.api_iris.run(executor="inline")  # a run exists, with tasks and outputs
     api_pipelines.api_broken.run(executor="inline")
+    registry_pipelines.iris_models.run(executor="inline")  # a model with a production alias
+    set_alias("iris-test", "production", 1)
     # As Django's test client does: a request must not close the connection that
     # holds the test's transaction (PostgreSQL would lose the test's data).
     signals.request_started.disconnect(close_old_connections)

@@ -261,7 +261,9 @@ def _check_registry(config: dict[str, Any]) -> list[CheckMessage]:
                 id="django_mlops.E032",
             )
         )
-    if not _is_positive_number(config.get("PREDICT_MAX_ROWS", DEFAULTS["PREDICT_MAX_ROWS"]), integer=True):
+    if not _is_positive_number(
+        config.get("PREDICT_MAX_ROWS", DEFAULTS["PREDICT_MAX_ROWS"]), integer=True
+    ):
         errors.append(
             Error(
                 "MLOPS['PREDICT_MAX_ROWS'] must be a positive int.",

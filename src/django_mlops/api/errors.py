@@ -4,7 +4,8 @@ Every error body is ``{"detail": "..."}``, except validation errors (422), which
 list each field as ninja does: ``{"detail": [{"loc": ["body", "params", "C"],
 "msg": "...", "type": "..."}]}``. Domain errors raised by the shared code (an
 unknown pipeline, refused params, an unknown node in a selection, a run that
-cannot be cancelled, an unknown model, inputs refused by a model's signature) are turned into these here, so the routers stay thin.
+cannot be cancelled, an unknown model, inputs refused by a model's signature)
+are turned into these here, so the routers stay thin.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from .routers import models, pipelines, runs, tasks
 __all__ = ["MlopsAPI", "api", "build_api"]
 
 _DESCRIPTION = """\
-Pipelines, runs and their tasks, registered models and their predictions. Authenticate with `Authorization: Bearer <token>`
-(`mlops token create USER`) or the site's session (unsafe methods then need the
-`X-CSRFToken` header). Errors are `{"detail": "..."}`; refused fields are a 422 listing
-each one. See docs/api.md.
+Pipelines, runs and their tasks, registered models and their predictions. Authenticate
+with `Authorization: Bearer <token>` (`mlops token create USER`) or the site's session
+(unsafe methods then need the `X-CSRFToken` header). Errors are `{"detail": "..."}`;
+refused fields are a 422 listing each one. See docs/api.md.
 """
 
 

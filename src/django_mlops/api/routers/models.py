@@ -19,6 +19,8 @@ from ninja import Query, Router
 
 from ...models import AliasChange, ModelAlias, ModelVersion, RegisteredModel
 from ...registry.aliases import set_alias
+from ...registry.cache import model_cache
+from ...registry.errors import ModelNotFoundError
 from ...registry.lookups import get_registered_model
 from ...registry.prediction import predict
 from ..auth import require_permission
@@ -221,11 +223,12 @@ def promote_model(request: HttpRequest, name: Name, alias: AliasName, body: Alia
 def predict_model(
     request: HttpRequest, name: Name, target: Query[PredictTarget], body: PredictIn
 ) -> dict[str, Any]:
-    """Predict a batch of records with the version ``?alias=`` (default production) or ``?version=``.
+    """Predict a batch of records with the version ``?alias=`` (production) or ``?version=``.
 
     Each record is ``{field: value}`` as the version's signature says; missing,
     extra or mistyped fields are a 422 listing each one. ``"proba": true`` adds
-    class probabilities. At most ``MLOPS['PREDICT_MAX_ROWS']`` records (422).
+    class probabilities. With both ``alias`` and ``version``, the alias must name
+    that version (404 otherwise). At most ``MLOPS['PREDICT_MAX_ROWS']`` records (422).
     """
     from ...conf import mlops_settings
 
@@ -242,7 +245,13 @@ def predict_model(
                 )
             ]
         )
-    answer = predict(
-        name, body.inputs, alias=target.alias, version=target.version, proba=body.proba
-    )
+    alias, version = target.alias, target.version
+    if alias is not None and version is not None:
+        _, _, named, _ = model_cache.resolve(name, alias=alias)
+        if named != version:
+            raise ModelNotFoundError(
+                f"alias '{alias}' of model '{name}' names version {named}, not {version}"
+            )
+        alias = None
+    answer = predict(name, body.inputs, alias=alias, version=version, proba=body.proba)
     return answer.as_dict()

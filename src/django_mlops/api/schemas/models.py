@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 
 from .common import MAX_ID, PageOut, storable_text
 
@@ -140,16 +140,14 @@ class AliasMoved(Schema):
 
 
 class PredictTarget(Schema):
-    """Which version answers: ``alias`` (default ``production``) or ``version``, not both."""
+    """Which version answers: ``alias`` (default ``production``) or ``version``.
 
-    alias: AliasName | None = None
+    With both, the version must be the one the alias names now (else 404): a
+    client can pin what it expects while the alias moves.
+    """
+
+    alias: AliasName | None = Field(None, description="Default: production.")
     version: VersionNumber | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> PredictTarget:
-        if self.alias is not None and self.version is not None:
-            raise ValueError("name a version or an alias, not both")
-        return self
 
 
 class PredictIn(Schema):
@@ -172,4 +170,3 @@ class PredictOut(Schema):
     probabilities: list[dict[str, float]] | None = Field(
         None, description="With proba: {class: probability} per record."
     )
-
