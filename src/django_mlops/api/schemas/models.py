@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
 
-from .common import MAX_ID, PageOut, storable_text
+from .common import PageOut, storable_text
 
 __all__ = [
     "AliasChangeOut",
@@ -155,9 +155,8 @@ class PredictIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    inputs: list[Any] = Field(
-        max_length=MAX_ID, description="Records, checked against the signature."
-    )
+    # The cap (MLOPS["PREDICT_MAX_ROWS"]) is a setting, so it is checked by the view.
+    inputs: list[Any] = Field(description="Records, checked against the signature.")
     proba: bool = Field(False, description="Add class probabilities (classifiers).")
 
 
