@@ -26,7 +26,13 @@ def _every_operation(run_id: int) -> list[tuple[str, str]]:
     from django_mlops.api.site import api
 
     schema = api.get_openapi_schema(path_prefix="")
-    values = {"run_id": str(run_id), "name": "api_iris", "node": "load", "dataset": "frame"}
+    values = {
+        "run_id": str(run_id),
+        "name": "api_iris",
+        "node": "load",
+        "dataset": "frame",
+        "alias": "production",
+    }
     found = []
     for template, operations in schema["paths"].items():
         url = template
