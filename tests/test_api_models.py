@@ -334,3 +334,22 @@ def test_predict_max_rows_system_check(settings: Any) -> None:
     assert "django_mlops.E033" in [message.id for message in check_settings()]
     settings.MLOPS = {**settings.MLOPS, "PREDICT_MAX_ROWS": 5}
     assert "django_mlops.E033" not in [message.id for message in check_settings()]
+
+
+def test_a_tampered_artifact_is_409_not_500(predictor: Client, settings: Any) -> None:
+    from pathlib import Path
+
+    from django_mlops.artifacts import ArtifactStore
+    from django_mlops.registry import get_version
+
+    settings.MLOPS = {**settings.MLOPS, "INLINE_ARTIFACT_MAX_BYTES": 0}  # stored as a file
+    models.iris_models.run(executor="inline")
+    promote()
+    artifact = get_version("iris-test").artifact
+    path = Path(ArtifactStore().storage.path(artifact.storage_name))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    path.write_bytes(bytes(data))
+    response = post(predictor, f"{MODELS}/iris-test/predict", {"inputs": [RECORD]})
+    assert response.status_code == 409, response.content
+    assert "refused" in response.json()["detail"]
