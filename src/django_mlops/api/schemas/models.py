@@ -110,7 +110,10 @@ class AliasIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     version: VersionNumber
-    comment: str = Field("", max_length=_COMMENT_MAX, description="Kept in the audit trail.")
+    # The pattern tells clients (and schemathesis) that NUL is refused, as storable_text does.
+    comment: str = Field(
+        "", max_length=_COMMENT_MAX, pattern=r"^[^\x00]*$", description="Kept in the audit trail."
+    )
 
     @field_validator("comment")
     @classmethod
