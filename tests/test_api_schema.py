@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests import api_pipelines, registry_pipelines
 from tests.conftest import API
@@ -91,6 +92,21 @@ def test_the_document_is_valid_openapi_with_every_error_documented(reader: Any) 
             assert operation.get("description") or operation.get("summary"), (method, path)
 
 
+def _positive_data_accepted_unless_unstorable(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schema-valid data is accepted, except text no database can store.
+
+    Params and comments are any JSON, and JSON Schema cannot say "no NUL and no
+    lone surrogate in any nested string"; the API refuses those (PostgreSQL's
+    jsonb cannot hold them) with a 422 that names the field. Every other 4xx
+    for schema-valid data is still a failure.
+    """
+    if response.status_code == 422 and any(
+        word in response.text for word in ("NUL characters", "lone surrogates")
+    ):
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), _operations())
 def test_no_request_makes_a_server_error_or_breaks_the_schema(
@@ -110,6 +126,10 @@ def test_no_request_makes_a_server_error_or_breaks_the_schema(
         suppress_health_check=list(HealthCheck),
     )
     def check(case: Any) -> None:
-        case.call_and_validate(headers=auth)
+        case.call_and_validate(
+            headers=auth,
+            excluded_checks=[positive_data_acceptance],
+            additional_checks=[_positive_data_accepted_unless_unstorable],
+        )
 
     check()
