@@ -12,6 +12,9 @@ buffered. A storage failure fails the tasks whose outputs could not be stored
 and ends the run failed (``storage_error``); the other tasks are recorded.
 
 The runner calls ``flush()`` at most every ``RECORD_FLUSH_SECONDS`` and at the end.
+What a flush writes is ``records.batch``; outputs are stored by ``records.storing``;
+which failures are retried is ``records.retrying``; the final status is
+``records.run_status``.
 """
 
 from __future__ import annotations
@@ -22,29 +25,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import (
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    connections,
-    router,
-    transaction,
-)
+from django.db import DatabaseError, connections, router, transaction
 
-from ..artifacts import ArtifactStore, Serialized, serialize
-from ..models import (
-    Artifact,
-    LoggedArtifact,
-    Metric,
-    Param,
-    Run,
-    TaskAttempt,
-    TaskOutput,
-    TaskRun,
-)
+from ..artifacts import Serialized, serialize
+from ..models import Artifact, Param, Run
+from .batch import write_batch
 from .history import RunHistory
-from .rows import HOST, TASK_COLUMNS, TEXT_COLUMNS, TaskRow, row_from_outcome, settled_row
-from .sql import Table, select, widen_sqlite_cache
+from .retrying import RETRY_AT_END, RETRY_DURING_RUN, is_passing_error
+from .rows import HOST, TaskRow, row_from_outcome, settled_row
+from .run_status import save_status
+from .sql import Table, widen_sqlite_cache
+from .storing import OutputStorage
 
 if TYPE_CHECKING:
     from ..executors import TaskOutcome
@@ -54,24 +45,13 @@ if TYPE_CHECKING:
     from ..registry.register import ModelRegistration
     from ..run.planning import RunPlan
 
-__all__ = ["RecordWriter", "is_passing_error"]
+__all__ = ["RecordWriter"]
 
 logger = logging.getLogger("django_mlops.records")
 
 _FINAL = frozenset(
     {"succeeded", "cached", "failed", "upstream_failed", "not_started", "cancelled", "excluded"}
 )
-_SCALARS = (type(None), bool, int, str)
-_SCALAR_TEXT_MAX = 256
-# Seconds a flush keeps retrying a failing write: short during the run (the next
-# flush tries again with the buffer intact), long at the end (nothing comes after).
-_RETRY_DURING_RUN = 2.0
-_RETRY_AT_END = 60.0
-_NO_READS: dict[str, str] = {}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(tz=dt.UTC)
 
 
 class RecordWriter:
@@ -84,25 +64,24 @@ class RecordWriter:
         #: A queue worker's claim on the run: every write is fenced by it.
         self.lease = lease
         self.using: str = using or router.db_for_write(Run) or "default"
-        self.store = ArtifactStore()
+        self.outputs = OutputStorage(self.using)
         self.history = RunHistory(pipeline, self.using)
         self.run: Run
         self.run_id = 0
         self.plan: RunPlan
         self.rows: dict[int, TaskRow] = {}  # node id -> row not yet committed final
         self.states: list[str] = []  # per node id, the state of its latest row
-        self._dirty: set[int] = set()  # node ids whose row changed since the last commit
-        self._task_ids: list[int] = []  # per node id, once the TaskRun rows exist
-        self._metrics: list[list[Any]] = []  # [node id, key, value, step, timestamp]
-        self._params: dict[str, Any] = {}  # logged params, the last value of a key wins
-        self._logged: list[tuple[int | None, str, Serialized]] = []
+        # The buffer: what the next flush writes (``records.batch``).
+        self.dirty: set[int] = set()  # node ids whose row changed since the last commit
+        self.task_ids: list[int] = []  # per node id, once the TaskRun rows exist
+        self.metrics: list[list[Any]] = []  # [node id, key, value, step, timestamp]
+        self.params: dict[str, Any] = {}  # logged params, the last value of a key wins
+        self.logged: list[tuple[int | None, str, Serialized]] = []
         # Models registered by succeeded tasks: (node id, registration).
-        self._models: list[tuple[int, ModelRegistration]] = []
-        self._artifact_ids: dict[str, int] = {}  # sha256 -> Artifact id, saved this run
-        self._scalars: dict[tuple[type, Any], Serialized] = {}
+        self.models: list[tuple[int, ModelRegistration]] = []
         #: Set when outputs could not be stored: the run must end failed with it.
         self.storage_error = ""
-        #: A run from the queue taken over: its TaskRun rows exist (ids in ``_task_ids``).
+        #: A run from the queue taken over: its TaskRun rows exist (ids in ``task_ids``).
         self.resumed = False
         #: Node ids whose finished row of an earlier claim is kept as it is.
         self.kept: set[int] = set()
@@ -130,7 +109,7 @@ class RecordWriter:
         environment = capture_environment(mlops_settings().PROJECT_ROOT)
         self.plan = plan
         self.states = list(plan.initial)
-        now = _now()
+        now = dt.datetime.now(tz=dt.UTC)
         fields: dict[str, Any] = {
             "pipeline": plan.pipeline.name,
             "source": plan.pipeline.source,
@@ -185,38 +164,26 @@ class RecordWriter:
             return
         resumed = resume(run, self.plan, existing)
         self.resumed = True
-        self._task_ids = resumed.task_ids
+        self.task_ids = resumed.task_ids
         self.previous_attempts = resumed.previous_attempts
         self.kept = resumed.kept
         for node_id in resumed.kept:  # its own row stays: nothing reused is recorded again
             self.history.reused_tasks.pop(node_id, None)
         self.rows.update(resumed.rows)
-        self._dirty.update(resumed.rows)
+        self.dirty.update(resumed.rows)
 
     def load_reused(self, dataset: str) -> Any:
         """The stored value of a dataset produced by a reused node, verified by the store."""
         artifact_id = self.history.reused_outputs.get(dataset)
         if artifact_id is None:
             raise LookupError(f"no stored artifact for dataset '{dataset}'")
-        return self.store.get(Artifact.objects.using(self.using).get(pk=artifact_id))
+        return self.outputs.store.get(Artifact.objects.using(self.using).get(pk=artifact_id))
 
     # During the run -------------------------------------------------------------------
 
     def serialize(self, values: Sequence[Any]) -> list[Serialized]:
         """Serialize a node's outputs now, so an unserializable output fails that node."""
-        return [self._serialize_one(value) for value in values]
-
-    def _serialize_one(self, value: Any) -> Serialized:
-        # Many nodes return the same small scalar (None, True, a short string): equal
-        # scalars have equal bytes, so each is serialized once per run. Floats are
-        # left out because 0.0 == -0.0 while their bytes differ.
-        kind = type(value)
-        if kind in _SCALARS and (kind is not str or len(value) <= _SCALAR_TEXT_MAX):
-            cached = self._scalars.get((kind, value))
-            if cached is None:
-                cached = self._scalars[(kind, value)] = serialize(value)
-            return cached
-        return serialize(value)
+        return self.outputs.serialize(values)
 
     def task_started(self, node_id: int, attempt: int) -> None:
         """An attempt was handed to an executor (attempts count from 1)."""
@@ -231,7 +198,7 @@ class RecordWriter:
                 None,
             )
         self.states[node_id] = "running"
-        self._dirty.add(node_id)
+        self.dirty.add(node_id)
 
     def task_finished(
         self,
@@ -246,7 +213,7 @@ class RecordWriter:
             self.rows.get(node_id), node_id, state, outcome, outputs, error
         )
         self.states[node_id] = state
-        self._dirty.add(node_id)
+        self.dirty.add(node_id)
         if outcome.events:
             self.events(node_id, outcome.events, succeeded=state == "succeeded")
 
@@ -254,7 +221,7 @@ class RecordWriter:
         """A node's final state was decided without an attempt (or its attempt was stopped)."""
         self.rows[node_id] = settled_row(self.rows.get(node_id), node_id, state, reason, detail)
         self.states[node_id] = state
-        self._dirty.add(node_id)
+        self.dirty.add(node_id)
 
     def events(
         self, node_id: int | None, events: Sequence[TrackingEvent], *, succeeded: bool = True
@@ -262,16 +229,16 @@ class RecordWriter:
         """Buffer the metrics, params, artifacts and (if it succeeded) models a task logged."""
         for event in events:
             if event.kind == "metric":
-                self._metrics.append(
+                self.metrics.append(
                     [node_id, event.key, float(event.value), event.step, event.timestamp]
                 )
             elif event.kind == "param":
-                self._params[event.key] = event.value
+                self.params[event.key] = event.value
             elif event.kind == "artifact":
-                self._logged.append((node_id, event.key, serialize(event.value)))
+                self.logged.append((node_id, event.key, serialize(event.value)))
             elif event.kind == "model" and succeeded and node_id is not None:
                 # A failed attempt's model is not a version: the retry registers its own.
-                self._models.append((node_id, event.value))
+                self.models.append((node_id, event.value))
 
     def cancel_requested(self) -> bool:
         """Whether someone asked (``mlops cancel``) to stop this run.
@@ -295,29 +262,28 @@ class RecordWriter:
         a retry repeats the whole transaction, not a part of it.
         """
         first = not self._flushed
-        idle = not (self._dirty or self._metrics or self._params or self._logged or self._models)
+        idle = not (self.dirty or self.metrics or self.params or self.logged or self.models)
         if not first and idle and ending is None:
             return
-        deadline = time.monotonic() + (_RETRY_AT_END if final else _RETRY_DURING_RUN)
+        deadline = time.monotonic() + (RETRY_AT_END if final else RETRY_DURING_RUN)
         delay = 0.05
         while True:
             try:
-                # Before the transaction, in autocommit: an Artifact id is remembered only
-                # once its row is committed, so a rolled-back write leaves no stale id.
+                # Before the transaction, in autocommit (see ``records.storing``).
                 self._store_outputs()
                 with transaction.atomic(using=self.using):
                     if self.lease is not None:
                         # First, so the row stays locked (PostgreSQL) or the write lock
                         # held (SQLite) to the commit: no takeover between check and write.
                         self.lease.fence()
-                    self._write(first)
+                    write_batch(self, first)
                     if ending is not None:
                         ending()
                 break
             except DatabaseError as exc:
                 if first and not self.resumed:
-                    self._task_ids = []  # the rows were rolled back with their ids
-                passing = _passing(exc)
+                    self.task_ids = []  # the rows were rolled back with their ids
+                passing = is_passing_error(exc)
                 if not passing or time.monotonic() + delay > deadline:
                     if ending is not None or not passing:
                         raise
@@ -331,243 +297,40 @@ class RecordWriter:
                 delay = min(delay * 2, 1.0)
         self._flushed = True
         # Committed: final rows leave the buffer, the others stay for their next change.
-        for node_id in self._dirty:
+        for node_id in self.dirty:
             row = self.rows[node_id]
             if row.state in _FINAL:
                 del self.rows[node_id]
             else:
                 row.failures, row.outputs = None, ()
-        self._dirty.clear()
-        self._metrics, self._params, self._logged, self._models = [], {}, [], []
+        self.dirty.clear()
+        self.metrics, self.params, self.logged, self.models = [], {}, [], []
 
     def _store_outputs(self) -> None:
-        """Save the outputs of buffered rows and logged artifacts to the artifact store.
-
-        All at once; when that fails, row by row, so one unstorable output fails
-        its own task (``storage_error``) and every other is still recorded. A
-        database error (the Artifact rows could not be written) is not a storage
-        failure: it propagates, for ``flush`` to retry.
-        """
-        rows = [self.rows[i] for i in sorted(self._dirty) if self.rows[i].outputs]
-        pending = [s for row in rows for _, s in row.outputs] + [s for _, _, s in self._logged]
-        pending += [registration.artifact for _, registration in self._models]
-        if not pending:
-            return
-        try:
-            self._save_artifacts(pending)
-            return
-        except DatabaseError:
-            raise
-        except Exception:  # storage backends raise anything; retried per row below
-            logger.debug("saving %d artifacts at once failed; retrying one by one", len(pending))
-        for row in rows:
-            try:
-                self._save_artifacts([s for _, s in row.outputs])
-            except DatabaseError:
-                raise
-            except Exception as exc:  # any storage failure fails this task only
-                name = self.pipeline.nodes[row.node_id].name
-                message = f"could not store the outputs of '{name}': {type(exc).__name__}: {exc}"
-                row.state, row.outputs, row.error = "failed", (), message
-                self.states[row.node_id] = "failed"
-                self.storage_error = self.storage_error or message
-        kept = []
-        for logged in self._logged:
-            try:
-                self._save_artifacts([logged[2]])
-                kept.append(logged)
-            except DatabaseError:
-                raise
-            except Exception as exc:  # as above
-                message = f"could not store logged artifact '{logged[1]}': {exc}"
-                self.storage_error = self.storage_error or message
-        self._logged = kept
-        models = []
-        for node_id, registration in self._models:
-            try:
-                self._save_artifacts([registration.artifact])
-                models.append((node_id, registration))
-            except DatabaseError:
-                raise
-            except Exception as exc:  # as above
-                message = f"could not store model '{registration.name}': {exc}"
-                self.storage_error = self.storage_error or message
-        self._models = models
-
-    def _save_artifacts(self, items: Sequence[Serialized]) -> None:
-        new = {s.sha256: s for s in items if s.sha256 not in self._artifact_ids}
-        if new:
-            saved = self.store.save_many(list(new.values()), using=self.using)
-            self._artifact_ids.update({a.sha256: a.pk for a in saved})
-
-    def _write(self, first: bool) -> None:
-        """Everything buffered, inside the caller's transaction."""
-        if first and self.resumed:
-            from .resume import reset_tasks
-
-            reset = [self.rows[i] for i in sorted(self._dirty)]
-            reset_tasks(self.using, self.plan, reset, self._task_ids, self.history.reused_tasks)
-        elif first:
-            self._insert_tasks()
-        else:
-            self._update_tasks()
-        ids, artifacts = self._task_ids, self._artifact_ids
-        outputs: list[list[Any]] = []
-        attempts: list[list[Any]] = []
-        add_output, rows = outputs.append, self.rows
-        for node_id in sorted(self._dirty):
-            row = rows[node_id]
-            task = ids[node_id]
-            for dataset, serialized in row.outputs:  # a plain loop: no frame per node
-                add_output([task, dataset, artifacts[serialized.sha256]])
-            if row.failures:
-                attempts += [
-                    [
-                        task,
-                        f.number,
-                        f.started,
-                        f.finished,
-                        _span(f.started, f.finished),
-                        f.host,
-                        f.pid,
-                        f.error,
-                        f.traceback,
-                    ]
-                    for f in row.failures
-                ]
-        if first:
-            outputs += self._reused_output_rows()
-        Table(TaskOutput, ("task", "dataset", "artifact"), self.using).insert(outputs)
-        attempt_columns: tuple[str, ...] = ("task", "number", "started_at", "finished_at")
-        attempt_columns += ("duration", "host", "pid", "error", "traceback")
-        Table(TaskAttempt, attempt_columns, self.using).insert(attempts)
-        Table(Metric, ("run", "task", "key", "value", "step", "timestamp"), self.using).insert(
-            [[self.run_id, _task(ids, n), k, v, s, t] for n, k, v, s, t in self._metrics]
-        )
-        Table(LoggedArtifact, ("run", "task", "name", "artifact", "created_at"), self.using).insert(
-            [
-                [self.run_id, _task(ids, n), name, artifacts[s.sha256], _now()]
-                for n, name, s in self._logged
-            ]
-        )
-        if self._params:
-            Param.objects.using(self.using).bulk_create(
-                [Param(run_id=self.run_id, key=k, value=v) for k, v in self._params.items()],
-                update_conflicts=True,
-                unique_fields=["run", "key"],
-                update_fields=["value"],
-            )
-        if self._models:
-            from ..registry.register import create_versions
-
-            names = self.pipeline.columns.names
-            create_versions(
-                self.using,
-                self.run_id,
-                [(ids[n], names[n], r, artifacts[r.artifact.sha256]) for n, r in self._models],
-            )
-        if first:
-            self.history.copy_reused_records(self.run_id)
-
-    def _insert_tasks(self) -> None:
-        """Insert one TaskRun per node, in topological order (id order reads as a run order).
-
-        Texts (stdout, stderr, log, error, traceback) are empty for most tasks: they
-        are left to the database default and set afterwards for the few with any.
-        """
-        plan, rows, names = self.plan, self.rows, self.pipeline.columns.names
-        reused_from, reads, order = self.history.reused_tasks, plan.reads, plan.order
-        input_keys = plan.input_keys_json
-        values = []
-        texts = []
-        for node_id in order:
-            row = rows.get(node_id)
-            if row is None:
-                state, attempts, started, finished, duration, host, pid = (
-                    plan.initial[node_id],
-                    0,
-                    None,
-                    None,
-                    None,
-                    "",
-                    None,
-                )
-                reason, detail = plan.reasons[node_id], plan.details[node_id]
-            else:
-                state, attempts, started, finished, duration, host, pid, *text = row.values()
-                reason = row.reason or plan.reasons[node_id]
-                detail = plan.details[node_id] if row.detail is None else row.detail
-                if any(text):
-                    texts.append([*text, node_id])
-            values.append(
-                [
-                    self.run_id,
-                    names[node_id],
-                    state,
-                    attempts,
-                    started,
-                    finished,
-                    duration,
-                    host,
-                    pid,
-                    plan.code_hashes[node_id],
-                    plan.keys[node_id],
-                    input_keys[node_id],
-                    reads.get(node_id, _NO_READS),
-                    reason,
-                    detail,
-                    reused_from.get(node_id),
-                ]
-            )
-        columns = ("run", "node", *TASK_COLUMNS[: -len(TEXT_COLUMNS)], "code_hash", "key")
-        columns += ("input_keys", "reads", "reason", "reason_detail", "reused_from")
-        Table(TaskRun, columns, self.using, json_texts=("input_keys",)).insert(values)
-        found = dict(select(TaskRun, ("node", "id"), "{run} = %s", [self.run_id], self.using))
-        ids = self._task_ids = [found[name] for name in names]
-        for text in texts:
-            text[-1] = ids[text[-1]]
-        Table(TaskRun, TEXT_COLUMNS, self.using).update(texts, ("id",))
-
-    def _update_tasks(self) -> None:
-        """Update the rows of the tasks that changed since the last commit."""
-        plan, ids = self.plan, self._task_ids
-        values = [
-            [
-                *row.values(),
-                row.reason or plan.reasons[row.node_id],
-                plan.details[row.node_id] if row.detail is None else row.detail,
-                ids[row.node_id],
-            ]
-            for row in (self.rows[i] for i in sorted(self._dirty))
-        ]
-        columns = (*TASK_COLUMNS, "reason", "reason_detail")
-        Table(TaskRun, columns, self.using).update(values, ("id",))
-
-    def _reused_output_rows(self) -> list[list[Any]]:
-        """TaskOutput rows of the nodes the plan reuses: the artifacts they reuse."""
-        ids, stored = self._task_ids, self.history.stored_outputs
-        keys, nodes = self.plan.keys, self.pipeline.nodes
-        return [
-            [ids[node_id], dataset, stored[(keys[node_id], dataset)]]
-            for node_id in self.history.reused_tasks
-            for dataset in nodes[node_id].outputs
-            if (keys[node_id], dataset) in stored
-        ]
+        """Save the buffered outputs, logged artifacts and models (``records.storing``)."""
+        rows = [self.rows[i] for i in sorted(self.dirty) if self.rows[i].outputs]
+        saved = self.outputs.save(rows, self.logged, self.models, self.pipeline.columns.names)
+        self.logged, self.models = saved.logged, saved.models
+        if saved.error:
+            for row in rows:
+                if row.state == "failed":
+                    self.states[row.node_id] = "failed"
+            self.storage_error = self.storage_error or saved.error
 
     def finish(self, states: Sequence[str], status: str, error: str = "") -> None:
         """Record final states (failure spread, cancels) and the run's status and timings."""
         self.settle(states)
 
-        def save_status() -> None:
+        def ending() -> None:
             # Read here, after the last outputs were stored: that may have failed.
+            final_status, final_error = status, error
             if self.storage_error:
-                self._save_status(states, "failed", error or self.storage_error)
-            else:
-                self._save_status(states, status, error)
+                final_status, final_error = "failed", error or self.storage_error
+            save_status(self.using, self.run, self.pipeline, states, final_status, final_error)
 
         # The last rows and the run's status in one transaction: no reader sees a
         # finished run whose tasks are not all written.
-        self.flush(final=True, ending=save_status)
+        self.flush(final=True, ending=ending)
 
     def settle(self, states: Sequence[str]) -> None:
         """Buffer the states the scheduler settled at the end (upstream failed, cancelled)."""
@@ -580,64 +343,3 @@ class RecordWriter:
         for node_id in changed:
             reason, detail = reasons.get(node_id, ("", ""))
             self.task_settled(node_id, states[node_id], reason, detail)
-
-    def _save_status(self, states: Sequence[str], status: str, error: str) -> None:
-        run = self.run
-        if status == "queued":  # handed back to the queue: not finished, nothing failed
-            from ..queue.notify import notify_queued
-            from .liveness import settle_tasks
-
-            runs = Run.objects.using(self.using).filter(pk=run.pk)
-            if runs.filter(cancel_requested=False).update(status="queued", error=""):
-                run.status, run.error = "queued", ""
-                notify_queued(self.using)
-                return
-            # Asked to cancel meanwhile: a cancel is never undone by a hand-back.
-            settle_tasks(self.using, run.pk, "cancelled")
-            status = "cancelled"
-        finished = _now()
-        run.status = status
-        run.finished_at = finished
-        if run.started_at is not None:
-            run.duration = (finished - run.started_at).total_seconds()
-        if not error and "failed" in states:
-            names = self.pipeline.columns.names
-            error = "failed: " + ", ".join(names[i] for i, s in enumerate(states) if s == "failed")
-        run.error = error
-        run.save(using=self.using, update_fields=["status", "finished_at", "duration", "error"])
-
-
-# What the message of a write failure that may pass says (SQLite's busy lock,
-# PostgreSQL's lock timeouts, serialization failures, deadlocks and dropped connections).
-_PASSING = (
-    "database is locked",
-    "database table is locked",
-    "busy",
-    "lock timeout",
-    "could not obtain lock",
-    "could not serialize",
-    "deadlock",
-    "connection",
-    "server closed",
-    "terminating",
-)
-
-
-def _passing(exc: DatabaseError) -> bool:
-    """Whether a failed write may succeed when tried again (a lock, a dropped connection)."""
-    if not isinstance(exc, OperationalError | InterfaceError):
-        return False
-    message = str(exc).lower()
-    return any(words in message for words in _PASSING)
-
-
-#: Public name of the test, for the other writers of records (the registry's alias moves).
-is_passing_error = _passing
-
-
-def _span(started: float | None, finished: float | None) -> float | None:
-    return finished - started if started is not None and finished is not None else None
-
-
-def _task(ids: Sequence[int], node_id: int | None) -> int | None:
-    return None if node_id is None else ids[node_id]

@@ -53,7 +53,7 @@ def _retrying(write: Callable[[], T]) -> T:
     Serving processes read the alias on every request; on SQLite a move can meet
     their read locks, and on PostgreSQL a lock timeout. Neither should lose the move.
     """
-    from ..records.writer import is_passing_error
+    from ..records.retrying import is_passing_error
 
     deadline = time.monotonic() + _RETRY_SECONDS
     delay = 0.01

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import DatabaseError, connections, models, router
 from django.db.models import QuerySet
 
-from ..records.writer import is_passing_error
+from ..records.retrying import is_passing_error
 
 __all__ = ["CompiledLookup"]
 
