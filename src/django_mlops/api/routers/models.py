@@ -19,12 +19,10 @@ from ninja import Query, Router
 
 from ...models import AliasChange, ModelAlias, ModelVersion, RegisteredModel
 from ...registry.aliases import set_alias
-from ...registry.cache import model_cache
-from ...registry.errors import ModelNotFoundError
 from ...registry.lookups import get_registered_model
-from ...registry.prediction import predict
+from ...registry.serving import serve_prediction
 from ..auth import require_permission
-from ..errors import errors_for, field_error, validation_error
+from ..errors import errors_for
 from ..schemas.common import Name, PageIn
 from ..schemas.models import (
     AliasIn,
@@ -230,28 +228,8 @@ def predict_model(
     class probabilities. With both ``alias`` and ``version``, the alias must name
     that version (404 otherwise). At most ``MLOPS['PREDICT_MAX_ROWS']`` records (422).
     """
-    from ...conf import mlops_settings
-
     require_permission(request, "predict", "call model predictions")
-    limit = mlops_settings().PREDICT_MAX_ROWS
-    if len(body.inputs) > limit:
-        raise validation_error(
-            [
-                field_error(
-                    ["body", "inputs"],
-                    f"{len(body.inputs)} records exceed the limit of {limit} per request "
-                    "(MLOPS['PREDICT_MAX_ROWS'])",
-                    "too_long",
-                )
-            ]
-        )
-    alias, version = target.alias, target.version
-    if alias is not None and version is not None:
-        _, _, named, _ = model_cache.resolve(name, alias=alias)
-        if named != version:
-            raise ModelNotFoundError(
-                f"alias '{alias}' of model '{name}' names version {named}, not {version}"
-            )
-        alias = None
-    answer = predict(name, body.inputs, alias=alias, version=version, proba=body.proba)
+    answer = serve_prediction(
+        name, body.inputs, alias=target.alias, version=target.version, proba=body.proba
+    )
     return answer.as_dict()
