@@ -266,3 +266,16 @@ def test_the_curl_command_calls_the_endpoint_with_an_example_body(
     answered = api.post(words[-1], body, content_type="application/json")
     assert answered.status_code == 200, answered.content
     assert answered.json()["version"] == 1
+
+
+def test_a_run_page_and_its_task_panel_link_the_versions_it_registered(
+    registered: list[int],
+) -> None:
+    client = make_client("runs", "view_run")
+    run_page = client.get(f"/mlops/runs/{registered[1]}/").content.decode()
+    assert 'href="/mlops/models/iris-test/#v2">iris-test v2</a>' in run_page
+    assert "iris-test v1" not in run_page
+    panel = client.get(f"/mlops/runs/{registered[0]}/tasks/register/", HTTP_HX_REQUEST="true")
+    assert 'href="/mlops/models/iris-test/#v1">iris-test v1</a>' in panel.content.decode()
+    other = client.get(f"/mlops/runs/{registered[0]}/tasks/fit/", HTTP_HX_REQUEST="true")
+    assert "Registered models" not in other.content.decode()

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from django.apps import apps
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from ninja.errors import HttpError
 from rest_framework import renderers
 from rest_framework.authentication import SessionAuthentication
@@ -74,6 +76,20 @@ class PredictView(APIView):
             found.append(ExampleFormRenderer())
         return found
 
+    def get_view_name(self) -> str:
+        """The browsable API's title: which model this page predicts with."""
+        name = self.kwargs.get("name") if hasattr(self, "kwargs") else None
+        return f"Predict with {name}" if name else "Predict"
+
+    def get_view_description(self, html: bool = False) -> str:
+        """The browsable API's words for a person (the docstring is for developers)."""
+        text = (
+            'POST {"inputs": [{field: value, ...}], "proba": false} to predict a batch of '
+            "records; ?alias= (default production) or ?version= chooses the version. "
+            "The form below holds an example record of this version's signature."
+        )
+        return mark_safe(f"<p>{escape(text)}</p>") if html else text  # escaped just above
+
     def get_exception_handler(self) -> Any:
         """Our handler, whatever the project's ``EXCEPTION_HANDLER`` says."""
         return answer_error
@@ -99,6 +115,8 @@ class PredictView(APIView):
         check_request_body(django_request)
         has_body = bool(django_request.body)
         body = checked_json(django_request) if has_body else None
+        if isinstance(body, dict):
+            self.example = body  # the browsable API's form keeps what was sent
         call = read_predict_call(name, request.query_params, body, has_body)
         answer = serve_prediction(
             call.name,
