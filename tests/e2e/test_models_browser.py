@@ -42,7 +42,7 @@ def test_promote_then_try_a_prediction(page: Any, live_server: Any, two_versions
     page.wait_for_url("**/mlops/models/iris-test/")
 
     # Promote version 2 with a comment; the audit trail shows who, from, to and why.
-    page.select_option("#promote-version", "2")
+    page.fill("#promote-version", "2")
     page.fill("#promote-comment", "better C on the May data")
     page.click("#aliases button[type=submit]")
     page.wait_for_selector(".messages")

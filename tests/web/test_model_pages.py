@@ -211,6 +211,16 @@ def test_try_it_shows_field_errors_inline(predictor: Client, registered: list[in
     assert 'class="prediction"' not in page
 
 
+def test_the_target_query_chooses_the_version_the_form_is_for(
+    predictor: Client, registered: list[int]
+) -> None:
+    page = predictor.get(f"{PAGE}?target=version:2").content.decode()
+    assert '<option value="version:2" selected>' in page
+    assert "/mlops/api/models/iris-test/predict?version=2" in page
+    unknown = predictor.get(f"{PAGE}?target=version:9")
+    assert unknown.status_code == 200 and "version:9 names no version" in unknown.content.decode()
+
+
 def test_try_it_for_a_chosen_version_and_a_bad_target(
     predictor: Client, registered: list[int]
 ) -> None:

@@ -55,10 +55,12 @@ def _model_or_404(name: str) -> Any:
     return model
 
 
-def _targets(aliases: list[ModelAlias], latest: int | None) -> list[tuple[str, str]]:
-    """The try-it form's choices: each alias, then each version number, newest first."""
+def _targets(aliases: list[ModelAlias], shown: list[int], target: str) -> list[tuple[str, str]]:
+    """The try-it form's choices: each alias, then the versions on this page, newest first."""
     choices = [(f"alias:{a.name}", f"{a.name} (version {a.version.version})") for a in aliases]
-    choices += [(f"version:{n}", f"version {n}") for n in range(latest or 0, 0, -1)]
+    choices += [(f"version:{n}", f"version {n}") for n in shown]
+    if target.startswith("version:") and target not in dict(choices):
+        choices.append((target, target.replace(":", " ")))  # asked for by ?target=
     return choices
 
 
@@ -130,7 +132,7 @@ def _context(request: HttpRequest, model: Any, target: str | None) -> dict[str, 
         "trail_limit": TRAIL_ROWS,
         "can_promote": request.user.has_perm(PROMOTE),
         "can_predict": request.user.has_perm(PREDICT),
-        "targets": _targets(aliases, model.latest),
+        "targets": _targets(aliases, [v.version for v in page.object_list], target),
         "target": target,
         "chosen": chosen,
         "form": blank_form(signature) if chosen is not None else None,

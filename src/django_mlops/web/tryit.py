@@ -138,8 +138,8 @@ def read_try_form(signature: Mapping[str, Any], data: QueryDict) -> tuple[TryFor
         entry.value = data.get(entry.input_name, "")
         try:
             records = json.loads(entry.value)
-        except ValueError as exc:
-            entry.errors.append(f"not JSON: {exc}")
+        except (ValueError, RecursionError) as exc:
+            entry.errors.append(f"not JSON: {exc or 'nested too deeply'}")
             return form, None
         return form, records
     return form, None
