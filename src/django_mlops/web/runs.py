@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..discovery import pipeline_of_run
 from ..errors import PipelineError, PipelineNotFound, RunError
-from ..models import Run, RunStatus, TaskRun
+from ..models import ModelVersion, Run, RunStatus, TaskRun
 from ..pipeline import Pipeline, registered
 from ..queue import enqueue_run
 from ..records.liveness import settle_stale_runs
@@ -113,6 +113,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "can_run": can_run(request),
         "state_counts": _counts(states),
         "node_names": list(states),
+        "model_versions": list(
+            ModelVersion.objects.filter(run=run)
+            .select_related("model")
+            .order_by("model__name", "version")
+        ),
     }
     return render(request, "mlops/runs/detail.html", context)
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from ..models import Metric, Run, TaskAttempt, TaskOutput
+from ..models import Metric, ModelVersion, Run, TaskAttempt, TaskOutput
 from .access import VIEW_PERMISSION, requires
 from .pipelines import base_template_for
 from .runs import task_or_404
@@ -59,7 +59,9 @@ def task_panel(request: HttpRequest, run_id: int, node: str) -> HttpResponse:
         .values("key", "value", "step", "reused")
     )
     logged = list(task.logged_artifacts.select_related("artifact").order_by("id"))
+    registered = ModelVersion.objects.filter(task=task).select_related("model")
     context = {
+        "model_versions": list(registered.order_by("model__name", "version")),
         "run": run,
         "task": task,
         "attempts": _attempts(task),
