@@ -36,9 +36,9 @@ from typing import Any
 os.environ["OMP_NUM_THREADS"] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_bench import report  # noqa: E402
-from serve_bench.load import Load, bare_timings, percentile, run_wrk  # noqa: E402
-from serve_bench.servers import (  # noqa: E402
+from serve_bench import report
+from serve_bench.load import Load, bare_timings, percentile, run_wrk
+from serve_bench.servers import (
     REPO,
     Server,
     post_json,

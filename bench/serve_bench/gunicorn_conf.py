@@ -1,4 +1,4 @@
-"""gunicorn's configuration for the serving bench (``gunicorn -c bench/serve_bench/gunicorn_conf.py``).
+"""gunicorn's configuration for the serving bench (``gunicorn -c gunicorn_conf.py``).
 
 Two worker processes (the issue's set-up on a 2-core machine), ``gthread`` workers
 with one thread each. Why gthread: a predict call is CPU-bound under the GIL, so

@@ -54,9 +54,7 @@ def wrk_version() -> str:
     return (done.stdout + done.stderr).splitlines()[0].strip()
 
 
-def run_wrk(
-    url: str, body: Path, token: str | None, *, seconds: float, connections: int
-) -> Load:
+def run_wrk(url: str, body: Path, token: str | None, *, seconds: float, connections: int) -> Load:
     """POST ``body`` to ``url`` for ``seconds`` on ``connections`` connections."""
     command = [
         wrk_binary(),

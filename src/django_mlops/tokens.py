@@ -28,10 +28,9 @@ from django.db import models, router
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from .registry.resolving import CompiledLookup
-
-if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+    from .registry.resolving import CompiledLookup
 
 __all__ = [
     "LAST_USED_RESOLUTION",
@@ -230,4 +229,4 @@ def authenticate_token(text: str) -> User | None:
         return None
     if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
         Token.objects.filter(pk=pk).update(last_used_at=now)
-    return user  # type: ignore[no-any-return]
+    return user

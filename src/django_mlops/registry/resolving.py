@@ -39,7 +39,7 @@ class _Compiled:
     converters: list[tuple[int, Any, list[Callable[..., Any]]]]
 
     def convert(self, row: Any, connection: Any) -> tuple[Any, ...]:
-        """``row`` with each column converted as the ORM converts it (on this thread's connection)."""
+        """``row`` with each column converted as the ORM would (on this thread's connection)."""
         if not self.converters:
             return tuple(row)
         values = list(row)
