@@ -1,5 +1,5 @@
 """System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E033``
-(registry), ``W001``, ``W020``, ``W021``).
+(registry), ``W001``, ``W020``, ``W021``, ``W022`` (DRF's browsable API)).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -224,6 +224,27 @@ def check_api_docs(
             "a link to the OpenAPI document.",
             hint="Add 'ninja' to INSTALLED_APPS so Swagger UI is served from your static files.",
             id="django_mlops.W021",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_drf_browsable_api(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """DRF's browsable API (HTML) needs ``rest_framework``'s templates and static files.
+
+    A warning: without the app the DRF predict endpoint still answers JSON.
+    """
+    if "rest_framework" in settings.INSTALLED_APPS:
+        return []
+    return [
+        Warning(
+            "'rest_framework' is not in INSTALLED_APPS: the DRF predict endpoint "
+            "(drf/models/{name}/predict) answers JSON only, without its browsable API.",
+            hint="Add 'rest_framework' to INSTALLED_APPS (it is installed with django-mlops) "
+            "so a browser gets the browsable API's page.",
+            id="django_mlops.W022",
         )
     ]
 

@@ -1,7 +1,8 @@
 """django-mlops' URLs: ``path("mlops/", include("django_mlops.urls"))`` in a project's urls.
 
 Namespace ``mlops``. The website's pages are in ``django_mlops.web.urls``, the REST API
-(namespace ``mlops:api``) in ``django_mlops.api.site``.
+(namespace ``mlops:api``) in ``django_mlops.api.site``, the DRF predict endpoint
+(``mlops:drf-predict``) in ``django_mlops.api.drf.urls``.
 """
 
 from __future__ import annotations
@@ -17,4 +18,5 @@ app_name = "mlops"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("django_mlops.web.urls")),
     path("api/", api.urls),
+    path("drf/", include("django_mlops.api.drf.urls")),
 ]

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.parser import Parser
 
-__all__ = ["JsonBodyParser", "check_request_body"]
+__all__ = ["JsonBodyParser", "check_request_body", "checked_json"]
 
 _PARSED = "_mlops_json_body"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -68,11 +68,16 @@ def check_request_body(request: HttpRequest) -> None:
     setattr(request, _PARSED, parsed)
 
 
+def checked_json(request: HttpRequest) -> Any:
+    """The body's JSON value, once :func:`check_request_body` has let it through."""
+    if hasattr(request, _PARSED):
+        return getattr(request, _PARSED)
+    return json.loads(request.body, parse_constant=_no_constants)
+
+
 class JsonBodyParser(Parser):
     """Ninja's parser, reading the JSON :func:`check_request_body` already parsed."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         """The body's JSON value (checked by ``check_request_body``)."""
-        if hasattr(request, _PARSED):
-            return cast(dict[str, Any], getattr(request, _PARSED))
-        return cast(dict[str, Any], json.loads(request.body, parse_constant=_no_constants))
+        return cast(dict[str, Any], checked_json(request))

@@ -42,6 +42,7 @@ __all__ = [
     "errors_for",
     "field_error",
     "install_error_handlers",
+    "registry_error_answer",
 ]
 
 
@@ -127,26 +128,42 @@ def install_error_handlers(api: NinjaAPI) -> None:
     _install_registry_handlers(api)
 
 
-def _install_registry_handlers(api: NinjaAPI) -> None:
-    """The registry's errors: unknown model/version/alias 404, refused inputs 422, and so on."""
+def registry_error_answer(exc: Exception) -> tuple[int, dict[str, Any]] | None:
+    """The status and body for one of the registry's errors, or None for any other error.
 
-    def model_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
-        return _detail(api, request, 404, str(exc))
-
-    def inputs_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+    Both predict endpoints (django-ninja here, DRF in ``api.drf``) answer through
+    this, so an unknown model (404), refused inputs (422 per field), a refused
+    alias move (403) and a missing or tampered artifact (409) read the same.
+    """
+    if isinstance(exc, ModelNotFoundError):
+        return 404, {"detail": str(exc)}
+    if isinstance(exc, InputValidationError):
         entries = [field_error(["body", *e.loc], e.message, e.code) for e in exc.errors]
-        return api.create_response(request, {"detail": entries}, status=422)
-
-    def alias_forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
-        return _detail(api, request, 403, str(exc))
-
-    def artifact_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        return 422, {"detail": entries}
+    if isinstance(exc, AliasPermissionError):
+        return 403, {"detail": str(exc)}
+    if isinstance(exc, ModelIntegrityError):
         # The stored model is missing or tampered with: the operator must act, the
         # client cannot. Logged, and answered as a conflict, not a server error.
         logger.error("refused to load a model: %s", exc)
-        return _detail(api, request, 409, f"the model cannot be served: {exc}")
+        return 409, {"detail": f"the model cannot be served: {exc}"}
+    return None
 
-    api.add_exception_handler(ModelNotFoundError, model_not_found)
-    api.add_exception_handler(InputValidationError, inputs_refused)
-    api.add_exception_handler(AliasPermissionError, alias_forbidden)
-    api.add_exception_handler(ModelIntegrityError, artifact_refused)
+
+def _install_registry_handlers(api: NinjaAPI) -> None:
+    """The registry's errors: unknown model/version/alias 404, refused inputs 422, and so on."""
+
+    def registry_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        answer = registry_error_answer(exc)
+        if answer is None:  # not one of the registry's errors: let Django report it
+            raise exc
+        status, body = answer
+        return api.create_response(request, body, status=status)
+
+    for error in (
+        ModelNotFoundError,
+        InputValidationError,
+        AliasPermissionError,
+        ModelIntegrityError,
+    ):
+        api.add_exception_handler(error, registry_refused)

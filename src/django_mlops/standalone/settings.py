@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",  # serves the API docs' static files (Swagger UI)
+    "rest_framework",  # the DRF predict endpoint's browsable API (templates, static files)
     "django_mlops",
 ]
 MIDDLEWARE = [

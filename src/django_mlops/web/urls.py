@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 from django.views.generic import RedirectView
 
-from . import downloads, onetime, pipelines, runs, share, tasks
+from . import downloads, model_pages, onetime, pipelines, runs, share, tasks
 
 __all__ = ["urlpatterns"]
 
@@ -39,4 +39,8 @@ urlpatterns: list[URLPattern] = [
     path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
     path("runs/<int:run_id>/tasks/<path:node>/", tasks.task_panel, name="task"),
     path("runs/<int:run_id>/picture.<str:fmt>", downloads.run_picture, name="run-picture"),
+    path("models/", model_pages.model_list, name="models"),
+    path("models/<str:name>/", model_pages.model_detail, name="model"),
+    path("models/<str:name>/promote/", model_pages.model_promote, name="model-promote"),
+    path("models/<str:name>/predict/", model_pages.model_predict, name="model-predict"),
 ]

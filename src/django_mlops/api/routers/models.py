@@ -12,19 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router
 
-from ...models import AliasChange, ModelAlias, ModelVersion, RegisteredModel
+from ...models import AliasChange, ModelAlias, ModelVersion
 from ...registry.aliases import set_alias
-from ...registry.cache import model_cache
-from ...registry.errors import ModelNotFoundError
+from ...registry.listing import aliases_by_model, models_with_counts
 from ...registry.lookups import get_registered_model
-from ...registry.prediction import predict
+from ...registry.serving import serve_prediction
 from ..auth import require_permission
-from ..errors import errors_for, field_error, validation_error
+from ..errors import errors_for
 from ..schemas.common import Name, PageIn
 from ..schemas.models import (
     AliasIn,
@@ -62,15 +60,6 @@ def _can_view(request: HttpRequest) -> None:
     require_permission(request, "view_registeredmodel", "see registered models")
 
 
-def _aliases_by_model(model_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Alias name → version number for each model (one query for the page)."""
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = ModelAlias.objects.filter(model_id__in=model_ids).order_by("name")
-    for model_id, alias, number in rows.values_list("model_id", "name", "version__version"):
-        found[model_id][alias] = number
-    return found
-
-
 def _summary(row: dict[str, Any], aliases: dict[str, int]) -> dict[str, Any]:
     return {
         "name": row["name"],
@@ -83,18 +72,12 @@ def _summary(row: dict[str, Any], aliases: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _models() -> QuerySet[RegisteredModel]:
-    return RegisteredModel.objects.annotate(
-        version_total=Count("versions"), latest=Max("versions__version")
-    ).order_by("name")
-
-
 @router.get("", response={200: ModelPage, **errors_for()})
 def list_models(request: HttpRequest, page: Query[PageIn]) -> dict[str, Any]:
     """Registered models by name, each with its version count, latest version and aliases."""
     _can_view(request)
     rows, meta = paginate_models(page)
-    aliases = _aliases_by_model([row["pk"] for row in rows])
+    aliases = aliases_by_model([row["pk"] for row in rows])
     return {**meta, "items": [_summary(row, aliases.get(row["pk"], {})) for row in rows]}
 
 
@@ -102,7 +85,7 @@ def paginate_models(page: PageIn) -> tuple[list[dict[str, Any]], dict[str, Any]]
     """One page of registered models with their aggregates."""
     from ..pagination import paginate
 
-    return paginate(_models(), page, fields=_MODEL_FIELDS, exact_count=True)
+    return paginate(models_with_counts(), page, fields=_MODEL_FIELDS, exact_count=True)
 
 
 def _version_row(row: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
@@ -125,7 +108,7 @@ def get_model(request: HttpRequest, name: Name) -> dict[str, Any]:
     """A registered model: its aliases (who moved them last) and a summary of each version."""
     _can_view(request)
     registered = get_registered_model(name)
-    row = _models().filter(pk=registered.pk).values("pk", *_MODEL_FIELDS).get()
+    row = models_with_counts().filter(pk=registered.pk).values("pk", *_MODEL_FIELDS).get()
     alias_rows = list(
         ModelAlias.objects.filter(model=registered)
         .order_by("name")
@@ -230,28 +213,8 @@ def predict_model(
     class probabilities. With both ``alias`` and ``version``, the alias must name
     that version (404 otherwise). At most ``MLOPS['PREDICT_MAX_ROWS']`` records (422).
     """
-    from ...conf import mlops_settings
-
     require_permission(request, "predict", "call model predictions")
-    limit = mlops_settings().PREDICT_MAX_ROWS
-    if len(body.inputs) > limit:
-        raise validation_error(
-            [
-                field_error(
-                    ["body", "inputs"],
-                    f"{len(body.inputs)} records exceed the limit of {limit} per request "
-                    "(MLOPS['PREDICT_MAX_ROWS'])",
-                    "too_long",
-                )
-            ]
-        )
-    alias, version = target.alias, target.version
-    if alias is not None and version is not None:
-        _, _, named, _ = model_cache.resolve(name, alias=alias)
-        if named != version:
-            raise ModelNotFoundError(
-                f"alias '{alias}' of model '{name}' names version {named}, not {version}"
-            )
-        alias = None
-    answer = predict(name, body.inputs, alias=alias, version=version, proba=body.proba)
+    answer = serve_prediction(
+        name, body.inputs, alias=target.alias, version=target.version, proba=body.proba
+    )
     return answer.as_dict()
