@@ -2,8 +2,8 @@
 
 The bench's own pieces, in real processes: ``serve_bench.prepare`` makes a
 database with a fitted LogisticRegression, a user with ``predict`` and a token;
-gunicorn starts with ``bench/serve_bench/gunicorn_conf.py`` on a free port; one
-POST must answer the in-process predictions. On PostgreSQL runs
+gunicorn starts with ``bench/serve_bench/gunicorn_conf.py`` on a free port; a
+POST to each endpoint (django-ninja and DRF) must answer the in-process predictions. On PostgreSQL runs
 (``MLOPS_TEST_DATABASE=postgres``) the bench's database is a PostgreSQL one.
 """
 
@@ -95,16 +95,17 @@ def test_bench_gunicorn_serves_a_real_prediction(
     server = serve_bench.start_ours(bench_env, tmp_path / "gunicorn.log")
     try:
         serve_bench.wait_until_listening(server, timeout=60)
-        url = f"{server.base}/mlops/api/models/{entry['registered']}/predict"
-        status, answer = serve_bench.post_json(url, body, manifest["token"])
-        assert status == 200, (answer, server.log_tail())
-        assert answer["model"] == "bench-logistic"
-        assert answer["version"] == entry["version"]
-        assert answer["predictions"] == case["expected"]
-        assert len(answer["predictions"]) == 100
-        # The token is what lets it in: without one the same request is refused.
-        status, _ = serve_bench.post_json(url, body)
-        assert status == 401
+        for mount in ("api", "drf"):  # the bench's two endpoints: django-ninja and DRF
+            url = f"{server.base}/mlops/{mount}/models/{entry['registered']}/predict"
+            status, answer = serve_bench.post_json(url, body, manifest["token"])
+            assert status == 200, (url, answer, server.log_tail())
+            assert answer["model"] == "bench-logistic"
+            assert answer["version"] == entry["version"]
+            assert answer["predictions"] == case["expected"]
+            assert len(answer["predictions"]) == 100
+            # The token is what lets it in: without one the same request is refused.
+            status, _ = serve_bench.post_json(url, body)
+            assert status == 401, url
     finally:
         server.stop()
     assert server.process.returncode is not None
