@@ -3,8 +3,9 @@
 The bench's own pieces, in real processes: ``serve_bench.prepare`` makes a
 database with a fitted LogisticRegression, a user with ``predict`` and a token;
 gunicorn starts with ``bench/serve_bench/gunicorn_conf.py`` on a free port; a
-POST to each endpoint (django-ninja and DRF) must answer the in-process predictions. On PostgreSQL runs
-(``MLOPS_TEST_DATABASE=postgres``) the bench's database is a PostgreSQL one.
+POST to each endpoint (django-ninja and DRF) must answer the in-process
+predictions. On PostgreSQL runs (``MLOPS_TEST_DATABASE=postgres``) the bench's
+database is a PostgreSQL one.
 """
 
 from __future__ import annotations
