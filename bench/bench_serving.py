@@ -127,6 +127,7 @@ def main() -> None:
         "MLOPS_HOME": str(folder / "home"),
         "MLOPS_BENCH_DATABASE": args.database,
         "MLOPS_BENCH_PYTHON": sys.executable,
+        "DJANGO_SETTINGS_MODULE": "serve_bench.settings",
         "PYTHONPATH": str(REPO / "bench"),
     }
     pg_name = None

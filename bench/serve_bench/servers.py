@@ -78,6 +78,7 @@ def start_ours(env: Mapping[str, str], log: Path, port: int | None = None) -> Se
     full_env = {
         **env,
         "MLOPS_BENCH_BIND": f"127.0.0.1:{port}",
+        "DJANGO_SETTINGS_MODULE": "serve_bench.settings",  # whatever the caller's shell says
         "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH", "")])),
     }
     command = [
