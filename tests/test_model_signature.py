@@ -173,3 +173,35 @@ def test_probabilities_of_a_regressor_are_refused_on_the_proba_field() -> None:
     with pytest.raises(InputValidationError) as shape:
         predict("array-ridge", [[1.0, 0.0]], version=1)
     assert shape.value.as_dicts()[0]["loc"] == ["inputs", 0]
+
+
+FLOAT_SIGNATURE = infer_signature(pd.DataFrame({"a": [0.5, 1.5], "b": [2.0, 3.0]}))
+
+
+def test_all_float_records_build_the_same_frame_as_the_per_value_check() -> None:
+    records = [{"a": 1, "b": 2.5}, {"b": -1e300, "a": 0.25}]
+    frame = validate_inputs(FLOAT_SIGNATURE, records)
+    assert list(frame.columns) == ["a", "b"] and list(frame.dtypes) == ["float64"] * 2
+    assert frame.to_dict("records") == [{"a": 1.0, "b": 2.5}, {"a": 0.25, "b": -1e300}]
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"a": True, "b": 1.0}, [("0.a", "type")]),
+        ({"a": "1.0", "b": 1.0}, [("0.a", "type")]),
+        ({"a": None, "b": 1.0}, [("0.a", "type")]),
+        ({"a": 1e400, "b": 1.0}, [("0.a", "type")]),  # JSON's 1e400 parses to inf
+        ({"a": 10**400, "b": 1.0}, [("0.a", "type")]),
+        ({"a": 1.0}, [("0.b", "missing")]),
+        ({"a": 1.0, "b": 2.0, "c": 3.0}, [("0.c", "extra")]),
+        ({"a": 1.0, "c": 3.0}, [("0.b", "missing"), ("0.c", "extra")]),
+    ],
+)
+def test_an_all_float_batch_with_a_problem_is_refused_like_any_other(
+    record: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    good = {"a": 0.0, "b": 0.0}
+    assert _errors(FLOAT_SIGNATURE, [good, record]) == [
+        ("inputs." + loc.replace("0.", "1.", 1), code) for loc, code in expected
+    ]

@@ -17,18 +17,25 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import models, router
 from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from .registry.resolving import CompiledLookup
+
 __all__ = [
     "LAST_USED_RESOLUTION",
     "TOKEN_PREFIX",
+    "USER_REUSE_SECONDS",
     "Token",
     "authenticate_token",
     "issue_token",
@@ -42,6 +49,8 @@ _SECRET_BYTES = 32
 _HEX = frozenset("0123456789abcdef")
 #: ``last_used_at`` is only rewritten when it is older than this.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+#: How long one token's user object (with the permissions cached on it) is reused.
+USER_REUSE_SECONDS = 2.0
 
 
 def token_digest(text: str) -> str:
@@ -127,21 +136,97 @@ def _prefix_of(text: str) -> str | None:
     return prefix
 
 
+def _token_rows(prefix: str) -> models.QuerySet[Any]:
+    """The token of ``prefix`` with every column of its user (one joined SELECT)."""
+    user_fields = [f"user__{name}" for name in _user_columns()]
+    rows = Token.objects.filter(prefix=prefix).order_by()
+    return rows.values_list(*_TOKEN_COLUMNS, *user_fields)[:1]
+
+
+_TOKEN_COLUMNS = ("pk", "digest", "expires_at", "revoked_at", "last_used_at")
+
+
+def _user_columns() -> list[str]:
+    return [f.attname for f in get_user_model()._meta.concrete_fields]
+
+
+_by_prefix: CompiledLookup | None = None
+
+
+def _lookup() -> CompiledLookup:
+    # Made on first use: the registry's modules import the models, which import this one.
+    global _by_prefix
+    if _by_prefix is None:
+        from .registry.resolving import CompiledLookup
+
+        _by_prefix = CompiledLookup(Token, _token_rows)
+    return _by_prefix
+
+
+class _Users:
+    """Authenticated users by token digest, reused for :data:`USER_REUSE_SECONDS`.
+
+    Only the user *object* is reused, for the permissions Django's backends
+    cache on it (``has_perm`` costs two queries on a fresh one): the token and
+    user row are still read on every request, and the object is reused only
+    while that row is unchanged. So revoking or expiring a token, deactivating
+    the user or changing any of its columns (``is_superuser``) counts at the next
+    request; granted or removed permissions and groups within the bound.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._users: OrderedDict[str, tuple[float, tuple[Any, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, row: tuple[Any, ...], using: str) -> Any:
+        """The user of ``row`` (its user columns), reused if recent and unchanged."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._users.get(digest)
+        if found is not None and found[1] == row and now - found[0] < USER_REUSE_SECONDS:
+            return found[2]
+        user_model = get_user_model()
+        user = user_model.from_db(using, _user_columns(), row)
+        with self._lock:
+            self._users[digest] = (now, row, user)
+            self._users.move_to_end(digest)
+            while len(self._users) > self._size:
+                self._users.popitem(last=False)
+        return user
+
+    def clear(self) -> None:
+        """Forget every reused user."""
+        with self._lock:
+            self._users.clear()
+
+
+_users = _Users()
+
+
 def authenticate_token(text: str) -> User | None:
     """The active user whose active token ``text`` is, or None.
 
-    One query (the token with its user); ``last_used_at`` is updated only when it
-    is older than :data:`LAST_USED_RESOLUTION`.
+    One query (the token with its user's row), compiled by the ORM once per
+    process; ``last_used_at`` is updated only when it is older than
+    :data:`LAST_USED_RESOLUTION`. The returned user object may be one an earlier
+    request of the same token got (see :class:`_Users`: permission changes count
+    within :data:`USER_REUSE_SECONDS`, everything else at once).
     """
     prefix = _prefix_of(text)
     if prefix is None:
         return None
-    token = Token.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.digest, token_digest(text)):
+    row = _lookup().fetch_one(prefix=prefix)
+    digest = token_digest(text)
+    if row is None or not hmac.compare_digest(row[1], digest):
         return None
+    pk, _, expires_at, revoked_at, last_used_at = row[: len(_TOKEN_COLUMNS)]
     now = timezone.now()
-    if not token.is_active(now) or not token.user.is_active:
+    if revoked_at is not None or (expires_at is not None and expires_at <= now):
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        Token.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    user = _users.get(digest, row[len(_TOKEN_COLUMNS) :], router.db_for_read(Token) or "default")
+    if not user.is_active:
+        return None
+    if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+        Token.objects.filter(pk=pk).update(last_used_at=now)
+    return user
