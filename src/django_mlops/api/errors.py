@@ -58,6 +58,7 @@ class FieldErrorOut(Schema):
     loc: list[str | int]
     msg: str
     type: str
+    ctx: dict[str, Any] | None = None  # e.g. a filter mistake's position and length
 
 
 class ValidationErrorOut(Schema):

@@ -10,12 +10,13 @@ from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
 from ...errors import PipelineNotFound
+from ...experiments.query import FilterError, apply_filter
 from ...models import Run
 from ...records.liveness import settle_stale_runs
 from ...records.results import run_metrics
 from ...run.reproduce import cancel_run, queue_retry
 from ..auth import require_permission
-from ..errors import errors_for
+from ..errors import errors_for, field_error, validation_error
 from ..pagination import paginate
 from ..schemas.common import RunId
 from ..schemas.runs import (
@@ -66,6 +67,8 @@ def _filtered(filters: RunFilters) -> QuerySet[Run]:
         runs = runs.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:
         runs = runs.filter(created_at__lt=filters.created_before)
+    if filters.filter:
+        runs = _with_filter(runs, filters.filter)
     field = filters.ordering.lstrip("-")
     descending = filters.ordering.startswith("-")
     # id breaks ties in the same direction, so pages never overlap or skip a run.
@@ -80,6 +83,16 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]) -> dict[str, Any
     settle_stale_runs()  # nothing is listed running unless a live process holds it
     items, meta = paginate(_filtered(filters), filters, fields=RUN_LIST_FIELDS)
     return {**meta, "items": [run_summary(row) for row in items]}
+
+
+def _with_filter(runs: QuerySet[Run], text: str) -> QuerySet[Run]:
+    """Runs narrowed by the filter language; a mistake is a 422 pointing at it."""
+    try:
+        return apply_filter(runs, text)
+    except FilterError as exc:
+        entry = field_error(["query", "filter"], exc.message)
+        entry["ctx"] = {"position": exc.position, "length": exc.length}
+        raise validation_error([entry]) from None
 
 
 @router.get("/{run_id}", response={200: RunDetail, **errors_for(404)})

@@ -83,6 +83,13 @@ class RunFilters(PageIn):
     created_by: Name | None = Field(None, description="Username of who started the runs.")
     created_after: UtcDateTime | None = Field(None, description="Created at or after.")
     created_before: UtcDateTime | None = Field(None, description="Created before.")
+    filter: str | None = Field(
+        None,
+        max_length=2000,
+        description="The experiments filter language, e.g. "
+        "`metrics.accuracy > 0.9 and params.C <= 1 and status = succeeded` (docs/experiments.md). "
+        "A mistake answers 422 with its message and `ctx.position` (0-based) and `ctx.length`.",
+    )
     ordering: RunOrdering = "-created_at"
 
 
