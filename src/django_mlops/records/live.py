@@ -36,6 +36,7 @@ __all__ = [
     "LOG_CHUNK",
     "LivePublisher",
     "clear_live",
+    "current_task",
     "running_tasks",
     "task_texts",
 ]
@@ -233,3 +234,27 @@ def task_texts(
     found = _slices(TaskRun.objects.using(db).filter(run=run, node=node), cursors, limit, ())
     assert found is not None
     return {**task, "running": False, "elapsed": None, "cut": False, **found}
+
+
+def current_task(run: Run, node: str) -> tuple[TaskRun | None, bool]:
+    """The run's task for ``node`` as it stands now, and whether it is running live.
+
+    Its row; while an attempt of it runs, with that attempt's number, start and
+    output so far (not saved). An attempt running before the task's row was
+    first written gives an unsaved row of its own. ``(None, False)`` when there
+    is neither.
+    """
+    db = run._state.db
+    task = TaskRun.objects.using(db).filter(run=run, node=node).first()
+    if run.status != "running" or (task is not None and task.state in FINAL_STATES):
+        return task, False
+    found = LiveTask.objects.using(db).filter(run=run, node=node).first()
+    if found is None:
+        return task, False
+    if task is None:
+        task = TaskRun(run=run, node=node)
+    task.state, task.attempts, task.started_at = "running", found.attempt, found.started_at
+    task.finished_at = task.duration = None
+    task.stdout, task.stderr, task.log = found.stdout, found.stderr, found.log
+    task.error = task.traceback = ""
+    return task, True
