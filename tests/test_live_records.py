@@ -120,6 +120,8 @@ def _follow(space: Workspace, started: Started, run_id: int) -> None:
     assert _stdout(seen) == "line one\n"  # not the second line: it is not printed yet
     assert task["stderr"]["text"] == "warned\n"
     assert seen["status"] == "running" and "first" not in seen["running"]
+    shown = space.mlops("logs", str(run_id), "second")  # the CLI reads the same
+    assert shown.returncode == 0 and shown.stdout.startswith("line one\n"), shown
     # Read from where the last read ended: only the new text comes.
     (folder / "go").touch()
     _wait_for_file(folder / "printed-again", started)
