@@ -89,6 +89,15 @@ class BoundedText:
                 self.dropped += extra
         return size
 
+    def head_since(self, offset: int) -> tuple[str, bool]:
+        """The head's text from character ``offset`` on, and whether the head is full.
+
+        The head never changes once written, so a reader that follows a running
+        task (the live logs) can take it piece by piece; what comes after a full
+        head may be dropped later, so it is only shown once the task has ended.
+        """
+        return "".join(self._head)[offset:], self._head_left <= 0
+
     def getvalue(self) -> str:
         """The kept text, with a marker where characters were dropped."""
         head = "".join(self._head)

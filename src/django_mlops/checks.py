@@ -147,6 +147,15 @@ def _check_values(config: dict[str, Any]) -> list[CheckMessage]:
                 id="django_mlops.E012",
             )
         )
+    live = config.get("LIVE_SECONDS", 1.0)
+    if not _is_positive_number(live, integer=False):
+        errors.append(
+            Error(
+                "MLOPS['LIVE_SECONDS'] must be a positive number.",
+                hint=_DOCS,
+                id="django_mlops.E015",
+            )
+        )
     concurrency = config.get("WORKER_CONCURRENCY", 1)
     if not _is_positive_number(concurrency, integer=True):
         errors.append(

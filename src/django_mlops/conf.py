@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5.0,
     # ...and a running run whose heartbeat is older than this has lost its runner.
     "RUN_STALE_SECONDS": 60.0,
+    # The runner publishes its running tasks and their new output this often.
+    "LIVE_SECONDS": 1.0,
     # How many runs one `mlops worker` executes at once (--concurrency overrides).
     "WORKER_CONCURRENCY": 1,
     # How often an idle worker looks for queued runs; None: 0.1 s, or 5 s on
@@ -86,6 +88,7 @@ class MlopsSettings:
     RECORD_FLUSH_SECONDS: float
     HEARTBEAT_SECONDS: float
     RUN_STALE_SECONDS: float
+    LIVE_SECONDS: float
     WORKER_CONCURRENCY: int
     WORKER_POLL_SECONDS: float | None
     PIPELINE_MODULES: list[str]

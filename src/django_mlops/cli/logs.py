@@ -1,9 +1,10 @@
 """``logs``: what a run's nodes printed (stdout, stderr) and logged, after the fact or live.
 
-Each task's captured texts are kept on its row (``stdout``, ``stderr``, ``log``).
-With a NODE, that task's texts are printed; without, every task that printed
-something, in pipeline order, each under a header. ``--follow`` keeps polling a
-running run and prints what is new until the run ends.
+Each task's captured texts are kept on its row (``stdout``, ``stderr``, ``log``);
+a task running now shows what it printed so far (``records.live``, the same
+reading as the website's). With a NODE, that task's texts are printed; without,
+every task that printed something, in pipeline order, each under a header.
+``--follow`` keeps polling a running run and prints what is new until the run ends.
 """
 
 from __future__ import annotations
@@ -95,7 +96,15 @@ class _Printer:
 
 
 def _tasks(run: Run, node: str | None) -> list[TaskRun]:
+    from ..records.live import current_task, running_tasks
+
     tasks = tasks_in_order(run)
+    running = running_tasks(run)
+    if running:  # their output so far, and those running before their rows were written
+        present = {t.node for t in tasks}
+        now = [current_task(run, t.node)[0] if t.node in running else t for t in tasks]
+        now += [current_task(run, name)[0] for name in running if name not in present]
+        tasks = [t for t in now if t is not None]
     if node is None:
         return tasks
     chosen = [t for t in tasks if t.node == node]
@@ -107,6 +116,7 @@ def _tasks(run: Run, node: str | None) -> list[TaskRun]:
 
 def logs_command(args: argparse.Namespace, console: Console) -> int:
     """Print the texts; with --follow, poll until the run is over."""
+    from ..records.liveness import settle_stale_runs
     from .runs import load_run
 
     run = load_run(args.run)
@@ -116,6 +126,7 @@ def logs_command(args: argparse.Namespace, console: Console) -> int:
     if args.follow:
         while run.status in _LIVE:
             time.sleep(FOLLOW_INTERVAL)
+            settle_stale_runs(run_ids=[run.pk])  # a killed runner's run ends the follow
             run.refresh_from_db()
             shown.extend(printer.show(task) for task in _tasks(run, args.node))
         status = paint(run.status, STATE_COLOURS.get(run.status), console.colour)

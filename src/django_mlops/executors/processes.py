@@ -16,8 +16,10 @@ parent, even one killed by SIGKILL.
 A worker that dies (segfault, ``os._exit``, killed by the OOM killer) fails only
 the node it was running and is replaced; a crash dump (faulthandler) is kept
 with the failure rather than printed. A node over its timeout has its process
-terminated. Output a node printed before its process died or was stopped is lost
-with the process.
+terminated. While a task runs its process sends the parent what it printed, every
+``MLOPS["LIVE_SECONDS"]`` (for the live logs); that much of the output of a node
+whose process died or was stopped is kept with its failure, the rest is lost with
+the process.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from typing import IO, Any
 
+from . import live
 from .base import Executor, TaskOutcome, TaskSpec
 from .connections import DjangoSetup
 from .task import failed_outcome, timeout_message
@@ -92,9 +95,9 @@ def _crash_log() -> IO[bytes] | None:
 
 
 class _Worker:
-    __slots__ = ("conn", "crash_log", "deadline", "process", "started", "task")
+    __slots__ = ("conn", "crash_log", "deadline", "live", "process", "started", "task")
 
-    def __init__(self, context: Any, death_signal: bool) -> None:
+    def __init__(self, context: Any, death_signal: bool, live_seconds: float) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
         self.crash_log = _crash_log()
         spawned = context.get_start_method() != "fork"
@@ -104,6 +107,7 @@ class _Worker:
             death_signal=death_signal,
             django=DjangoSetup.of_this_process() if spawned else None,
             files=file_modules() if spawned else {},
+            live_seconds=live_seconds,
         )
         self.process = context.Process(
             target=worker_main, args=(child_end, start), name="django-mlops-worker", daemon=True
@@ -114,6 +118,8 @@ class _Worker:
         self.task: TaskSpec | None = None
         self.deadline: float | None = None
         self.started = 0.0  # wall-clock time the current task was sent
+        #: The current task on this process's board, with the text the process sent.
+        self.live: live.LiveAttempt | None = None
 
     def stop(self) -> None:
         """Terminate now, then kill if it does not go."""
@@ -155,6 +161,12 @@ class _Worker:
         return f"process {pid} exited with code {code}"
 
 
+def _received(worker: _Worker) -> tuple[str, str, str]:
+    """What a worker's process sent of its task's output before it died or was stopped."""
+    got = worker.live.received if worker.live is not None else None
+    return (got[0], got[1], got[2]) if got else ("", "", "")
+
+
 class ProcessExecutor(Executor):
     """Runs tasks in up to ``max_workers`` worker processes (default: the number of CPUs).
 
@@ -178,6 +190,7 @@ class ProcessExecutor(Executor):
         self._busy: dict[Connection, _Worker] = {}
         self._queued: deque[tuple[TaskSpec, bytes]] = deque()
         self._ready: list[TaskOutcome] = []  # outcomes known without a worker
+        self._live_seconds = live.configured_seconds()
 
     def submit(self, task: TaskSpec) -> None:
         """Pickle the task and send it to an idle (or new) worker, or queue it."""
@@ -208,12 +221,22 @@ class ProcessExecutor(Executor):
         worker.task = task
         worker.started = time.time()
         worker.deadline = None if task.timeout is None else time.monotonic() + task.timeout
+        if task.capture and task.run_id is not None:
+            worker.live = live.LiveAttempt(task.node, task.attempt, worker.started, remote=True)
+            live.begin(task.run_id, task.node_id, worker.live)
         self._busy[worker.conn] = worker
 
     def _new_worker(self) -> _Worker:
-        return _Worker(self._context, self.parent_death_signal)
+        return _Worker(self._context, self.parent_death_signal, self._live_seconds)
+
+    @staticmethod
+    def _off_board(worker: _Worker) -> None:
+        if worker.live is not None and worker.task is not None:
+            live.end(worker.task.run_id, worker.task.node_id, worker.live)
+        worker.live = None
 
     def _release(self, worker: _Worker, alive: bool) -> None:
+        self._off_board(worker)
         del self._busy[worker.conn]
         worker.task = worker.deadline = None
         if alive:
@@ -237,7 +260,9 @@ class ProcessExecutor(Executor):
             ready = set(wait_ready(handles, delay))
             for worker in list(self._busy.values()):
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    outcomes.append(self._collect(worker))
+                    found = self._collect(worker)
+                    if found is not None:  # None: only live text came
+                        outcomes.append(found)
             now = time.monotonic()
             for worker in list(self._busy.values()):
                 if worker.deadline is not None and now >= worker.deadline:
@@ -245,27 +270,43 @@ class ProcessExecutor(Executor):
             if outcomes or (until is not None and now >= until):
                 return outcomes
 
-    def _collect(self, worker: _Worker) -> TaskOutcome:
+    def _collect(self, worker: _Worker) -> TaskOutcome | None:
         task = worker.task
         assert task is not None
+        texts = False
         try:
-            if worker.conn.poll():
-                outcome: TaskOutcome = pickle.loads(worker.conn.recv_bytes())
+            while worker.conn.poll():
+                message = pickle.loads(worker.conn.recv_bytes())
+                if isinstance(message, live.LiveText):  # output so far, the task goes on
+                    if worker.live is not None and message.attempt == task.attempt:
+                        worker.live.receive(message.texts, message.cut)
+                    texts = True
+                    continue
+                outcome: TaskOutcome = message
                 # The parent's copy names the node even if the worker could not load the task.
                 outcome.node, outcome.attempt = task.node, task.attempt
                 outcome.node_id = task.node_id
                 self._release(worker, alive=True)
                 return outcome
+            if texts and worker.process.is_alive():
+                return None
         except (EOFError, OSError):
             pass
         # No outcome: the process is gone.
         error = f"WorkerCrashed: {worker.death()} while running node '{task.node}'"
         pid, started = worker.process.pid, worker.started
         dump = worker.crash_dump()
+        printed = _received(worker)
         worker.close()
         self._release(worker, alive=False)
         return failed_outcome(
-            task, error, traceback_text=dump, crashed=True, pid=pid, started_at=started
+            task,
+            error,
+            traceback_text=dump,
+            crashed=True,
+            pid=pid,
+            started_at=started,
+            texts=printed,
         )
 
     def _time_out(self, worker: _Worker) -> TaskOutcome:
@@ -273,10 +314,16 @@ class ProcessExecutor(Executor):
         assert task is not None
         started = worker.started
         pid = worker.process.pid
+        printed = _received(worker)
         worker.stop()
         self._release(worker, alive=False)
         return failed_outcome(
-            task, timeout_message(task), timed_out=True, started_at=started, pid=pid
+            task,
+            timeout_message(task),
+            timed_out=True,
+            started_at=started,
+            pid=pid,
+            texts=printed,
         )
 
     def cancel(self) -> None:
@@ -284,6 +331,7 @@ class ProcessExecutor(Executor):
         self._queued.clear()
         self._ready = []
         for worker in list(self._busy.values()):
+            self._off_board(worker)
             worker.stop()
         self._busy.clear()
 

@@ -19,6 +19,7 @@ from types import TracebackType
 
 from .. import capture as capturing
 from ..tracking import TaskContext, enter_task, leave_task
+from . import live
 from .base import TaskCancelled, TaskOutcome, TaskSpec, TaskTimeout
 from .watchdog import Guard
 
@@ -212,6 +213,11 @@ def run_task(task: TaskSpec, guard: Guard | None = None, *, tee: bool = False) -
             running.capture = capture
     if guard is not None:
         guard.payload = running
+    # On the board while it runs, for the live logs (records/live.py publishes them).
+    on_board = None
+    if capture is not None and task.run_id is not None:
+        on_board = live.LiveAttempt(task.node, task.attempt, started_at, capture)
+        live.begin(task.run_id, task.node_id, on_board)
     value = None
     error = tb_text = ""
     ok = False
@@ -231,6 +237,8 @@ def run_task(task: TaskSpec, guard: Guard | None = None, *, tee: bool = False) -
     finally:
         if capture_token is not None:
             capturing.stop(capture_token)
+        if on_board is not None:
+            live.end(task.run_id, task.node_id, on_board)
         leave_task(token)
     timed_out = False
     if guard is not None and guard.fired:

@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from types import ModuleType
 from typing import Any
 
+from . import live
 from .base import TaskOutcome, TaskSpec
 from .connections import DjangoSetup, close_thread_connections, forget_inherited_connections
 from .task import failed_outcome, run_task
@@ -81,6 +82,8 @@ class WorkerStart:
     django: DjangoSetup | None = None
     #: Module name -> file, for pipeline files loaded under a derived name.
     files: dict[str, str] = field(default_factory=dict)
+    #: Send a running task's new output to the parent this often (0: never).
+    live_seconds: float = 0.0
 
 
 def file_modules() -> dict[str, str]:
@@ -183,13 +186,20 @@ def worker_main(conn: Connection, start: WorkerStart) -> None:
         start.django.apply()
     else:
         forget_inherited_connections()
+    live.forget_all()  # a forked child must not report its parent's running attempts
     try:
-        _serve(conn)
+        _serve(conn, start.live_seconds)
     finally:
         close_thread_connections()  # its own connections: a clean goodbye to the server
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, live_seconds: float = 0.0) -> None:
+    # The pipe is shared by this thread's outcomes and the live sender's texts.
+    sending = threading.Lock()
+    if live_seconds > 0:
+        threading.Thread(
+            target=_send_live, args=(conn, sending, live_seconds), name="mlops-live", daemon=True
+        ).start()
     while True:
         try:
             data = conn.recv_bytes()
@@ -203,8 +213,42 @@ def _serve(conn: Connection) -> None:
             conn.send_bytes(pickle.dumps(_unloadable(exc)))
             continue
         outcome = run_task(task)
-        with contextlib.suppress(BrokenPipeError):
-            conn.send_bytes(dump_outcome(task, outcome))
+        data = dump_outcome(task, outcome)
+        with sending, contextlib.suppress(BrokenPipeError):
+            conn.send_bytes(data)
+
+
+def _send_live(conn: Connection, sending: threading.Lock, interval: float) -> None:
+    """Every ``interval`` seconds, send the parent what the running task printed since.
+
+    Under the pipe's lock, read and sent together: a text read before the task
+    ended goes out before its outcome, so the parent never gets it after.
+    """
+    sent: dict[tuple[int, int], tuple[live.LiveAttempt, list[int]]] = {}
+    while True:
+        time.sleep(interval)
+        with sending:
+            seen = set()
+            for run_id in live.runs_here():
+                for node_id, attempt in live.running(run_id).items():
+                    key = (run_id, node_id)
+                    seen.add(key)
+                    known = sent.get(key)
+                    if known is None or known[0] is not attempt:
+                        known = sent[key] = (attempt, [0, 0, 0])
+                    offsets = known[1]
+                    texts, cut = attempt.texts_since(offsets)
+                    if not any(texts):
+                        continue
+                    message = live.LiveText(node_id, attempt.attempt, texts, cut)
+                    try:
+                        conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+                    except OSError:  # the parent is gone: this process follows it
+                        return
+                    for index, text in enumerate(texts):
+                        offsets[index] += len(text)
+            for key in [k for k in sent if k not in seen]:
+                del sent[key]
 
 
 def _unloadable(exc: BaseException) -> TaskOutcome:

@@ -18,6 +18,7 @@ from ..tokens import Token
 from .artifacts import Artifact, LoggedArtifact, Serializer
 from .fields import RecordJSONField
 from .links import ShareLink
+from .live import LiveTask
 from .runs import Run, RunStatus, TaskState
 from .tasks import TaskAttempt, TaskOutput, TaskQuerySet, TaskRun
 from .tracking import Metric, Param
@@ -25,6 +26,7 @@ from .tracking import Metric, Param
 __all__ = [
     "AliasChange",
     "Artifact",
+    "LiveTask",
     "LoggedArtifact",
     "Metric",
     "ModelAlias",

@@ -8,6 +8,10 @@ runner stopped answering at 12:03:10"). Every command and query that lists or
 acts on runs calls it first (the CLI, ``django_mlops.runs()``, and later the API,
 the website and the worker). On the same host a dead process is recognised at
 once, without waiting for its heartbeat to grow old.
+
+The same thread publishes the run's running attempts and their output so far
+(``records/live.py``) every ``MLOPS["LIVE_SECONDS"]``; settling a run deletes
+what a killed runner left of them.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
-from ..models import Run, TaskRun
+from ..models import LiveTask, Run, TaskRun
 from .rows import HOST
 
 if TYPE_CHECKING:
@@ -54,15 +59,25 @@ class Heartbeat:
     retried at the next beat; it is only logged. With a queue ``lease`` the
     heartbeat is the lease's renewal (one mechanism): it stops, and marks the
     lease lost, when the run's claim is no longer the worker's.
+
+    With ``live_seconds`` it also publishes the running attempts that often
+    (:class:`~django_mlops.records.live.LivePublisher`), and deletes them when
+    stopped.
     """
 
     def __init__(
-        self, run_id: int, interval: float, using: str | None = None, lease: Lease | None = None
+        self,
+        run_id: int,
+        interval: float,
+        using: str | None = None,
+        lease: Lease | None = None,
+        live_seconds: float | None = None,
     ) -> None:
         self.run_id = run_id
         self.interval = interval
         self.using = _alias(using)
         self.lease = lease
+        self.live_seconds = live_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"mlops-heartbeat-{run_id}", daemon=True
@@ -82,13 +97,25 @@ class Heartbeat:
             self._thread.join()
 
     def _beat(self) -> None:
+        from .live import LivePublisher
+
+        publisher = LivePublisher(self.run_id, self.using) if self.live_seconds else None
+        step = min(self.interval, self.live_seconds or self.interval)
+        next_beat = time.monotonic() + self.interval
+        lost = False
         try:
-            while not self._stop.wait(self.interval):
+            while not self._stop.wait(step):
+                if publisher is not None:
+                    publisher.tick()
+                if time.monotonic() < next_beat - step / 2:
+                    continue
+                next_beat = time.monotonic() + self.interval
                 try:
                     if self.lease is not None:
                         # A run from the queue: renewed only while the claim is the
                         # worker's own; once lost, the writer abandons the run.
                         if not self.lease.beat():
+                            lost = True  # its live rows are the new holder's now
                             return
                         continue
                     Run.objects.using(self.using).filter(pk=self.run_id, status="running").update(
@@ -97,6 +124,8 @@ class Heartbeat:
                 except DatabaseError as exc:
                     logger.debug("run %s: heartbeat not written (%s)", self.run_id, exc)
         finally:
+            if publisher is not None and not lost:
+                publisher.clear()
             connections[self.using].close()  # this thread's own connection
 
 
@@ -171,6 +200,7 @@ def requeue_run(alias: str | None, pk: int, claim: int, reason: str) -> bool:
     held = Run.objects.using(alias).filter(pk=pk, status="running", claims=claim)
     with transaction.atomic(using=alias):
         if held.filter(cancel_requested=False).update(status="queued"):
+            LiveTask.objects.using(alias).filter(run_id=pk).delete()  # its runner is gone
             from ..queue.notify import notify_queued
 
             notify_queued(alias)
@@ -205,6 +235,7 @@ def _settle(
 
 def settle_tasks(alias: str, pk: int, reason: str) -> None:
     """End the unfinished tasks of an ended run: running ones failed, the rest not started."""
+    LiveTask.objects.using(alias).filter(run_id=pk).delete()  # nothing of it runs any more
     tasks = TaskRun.objects.using(alias).filter(run_id=pk)
     tasks.filter(state="running").update(state="failed", error=reason)
     tasks.filter(state__in=_UNFINISHED_TASKS).update(

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .. import capture as capturing
+from ..executors import live
 from ..executors.base import TaskOutcome
 from ..executors.task import HOST, current_pid, exception_texts, skip_frames_of
 from ..tracking import TaskContext, reset_current, set_current
@@ -56,10 +57,14 @@ def run_inline(ex: Execution, flush_seconds: float) -> None:
     if record:
         capturing.install()
     capture_token = capturing.enter(capture) if record and not per_node else None
+    # The node being called, for the live view (the heartbeat thread publishes it).
+    slot = live.inline_slot(ex.run_id, capture) if record and ex.run_id is not None else None
     ex.unreported = []
     try:
-        _run_batches(ex, flush_seconds, context, per_node, capture)
+        _run_batches(ex, flush_seconds, context, per_node, capture, slot)
     finally:
+        if slot is not None:
+            live.drop_inline(slot)
         if capture_token is not None:
             capturing.leave(capture_token)
         if run_token is not None:
@@ -74,6 +79,7 @@ def _run_batches(
     context: TaskContext,
     per_node: bool,
     capture: capturing.Capture,
+    slot: live.InlineSlot | None,
 ) -> None:
     """Take ready nodes a batch at a time and run them here.
 
@@ -135,10 +141,14 @@ def _run_batches(
             token = set_current(context) if per_node else None
             capture_token = enter_capture(capture) if capture_each else None
             started = clock() if record else 0.0  # unrecorded runs keep no timings
+            if slot is not None:
+                slot.current = (node_id, node.name, attempt, started)
             try:
                 try:
                     value: Any = funcs[node_id](*args)
                 finally:
+                    if slot is not None:
+                        slot.current = None
                     if capture_token is not None:
                         leave_capture(capture_token)
                     if token is not None:

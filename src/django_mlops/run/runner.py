@@ -138,7 +138,8 @@ def run_pipeline(
     from ..records.liveness import Heartbeat
 
     interval = float(_setting("HEARTBEAT_SECONDS", 5.0))
-    with Heartbeat(run_id, interval, recorder.using, lease):
+    live_seconds = float(_setting("LIVE_SECONDS", 1.0))
+    with Heartbeat(run_id, interval, recorder.using, lease, live_seconds):
         execution = Execution(plan, executor_obj, recorder, on_event, run_id, lease)
         for node_id, attempts in enumerate(recorder.previous_attempts):
             execution.attempts[node_id] = attempts  # a resumed run's attempts count on

@@ -1,9 +1,12 @@
 """What a run page needs to stay current, in one small answer: states, progress, the open task.
 
 A run page asks for this once per update (``runs/<id>/live``), whatever the
-number of tasks: one query for every task's state, one for the run, one for the
-open task's logs. The browser recolours the DAG from ``states`` and ``groups``
-and stops asking once ``live`` is false.
+number of tasks: one query for every task's state, one for the running attempts
+(``records/live.py``: a live process's attempts, never a killed runner's), one
+for the run, and for the open task its state and the new part of its logs,
+from the cursors the page sends (at most ``LOG_CHUNK`` characters a stream).
+The browser recolours the DAG from ``states`` and ``groups`` and stops asking
+once ``live`` is false.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from ..models import Run, TaskRun
+from ..records.live import FINAL_STATES, running_tasks, task_texts
 from ..records.liveness import settle_stale_runs
 from .pictures import Drawing, group_states
 
@@ -22,9 +26,7 @@ __all__ = ["FINISHED_STATES", "LIVE_STATUSES", "estimate_seconds", "progress", "
 #: Run statuses of a run that is not over yet.
 LIVE_STATUSES = frozenset({"queued", "running"})
 #: Task states that will not change any more in this run.
-FINISHED_STATES = frozenset(
-    {"succeeded", "cached", "failed", "upstream_failed", "not_started", "cancelled", "excluded"}
-)
+FINISHED_STATES = FINAL_STATES
 # How many recent successful runs of the same pipeline the estimate averages.
 _ESTIMATE_RUNS = 20
 
@@ -74,22 +76,40 @@ def progress(run: Run, states: dict[str, str], estimate: float | None) -> dict[s
     }
 
 
-def task_texts(run: Run, node: str) -> dict[str, Any] | None:
-    """The open task's state and captured texts (the panel appends what is new)."""
-    row = (
-        TaskRun.objects.filter(run=run, node=node)
-        .values("state", "attempts", "stdout", "stderr", "log", "error")
-        .first()
-    )
-    return dict(row) if row is not None else None
+def states_now(
+    run: Run, *, ordered: bool = False
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Every task's state, the running attempts shown ``running``; and those attempts.
+
+    The records write a task's row at their next flush (and an inline run's
+    first rows only after its first node): a running attempt is shown running
+    from the live rows until its row says how it ended. ``ordered``: in pipeline
+    (row) order, for a page that lists them.
+    """
+    rows = TaskRun.objects.filter(run=run)
+    if ordered:
+        rows = rows.order_by("id")
+    states = dict(rows.values_list("node", "state"))
+    running = running_tasks(run)
+    for name in running:
+        if states.get(name) not in FINAL_STATES:
+            states[name] = "running"
+    return states, {
+        name: {"attempt": info["attempt"], "elapsed": info["elapsed"]}
+        for name, info in running.items()
+    }
 
 
 def run_snapshot(
-    run: Run, drawing: Drawing | None, node: str | None = None, estimate: float | None = None
+    run: Run,
+    drawing: Drawing | None,
+    node: str | None = None,
+    estimate: float | None = None,
+    cursors: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The JSON answer of ``runs/<id>/live``."""
+    """The JSON answer of ``runs/<id>/live``; ``cursors``: where the open task's logs go on."""
     run = settled(run)
-    states = dict(TaskRun.objects.filter(run=run).values_list("node", "state"))
+    states, running = states_now(run)
     answer: dict[str, Any] = {
         "id": run.pk,
         "status": run.status,
@@ -97,9 +117,10 @@ def run_snapshot(
         "error": run.error,
         "cancel_requested": run.cancel_requested,
         "states": states,
+        "running": running,
         "groups": group_states(drawing, states) if drawing is not None else {},
         "progress": progress(run, states, estimate),
     }
     if node:
-        answer["task"] = task_texts(run, node)
+        answer["task"] = task_texts(run, node, cursors)
     return answer

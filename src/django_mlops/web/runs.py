@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..discovery import pipeline_of_run
 from ..errors import PipelineError, PipelineNotFound, RunError
+from ..executors.live import STREAMS
 from ..models import ModelVersion, Run, RunStatus, TaskRun
 from ..pipeline import Pipeline, registered
 from ..queue import enqueue_run
 from ..records.liveness import settle_stale_runs
 from ..run.reproduce import cancel_run
 from .access import RUN_PERMISSION, VIEW_PERMISSION, can_run, requires
-from .live import LIVE_STATUSES, estimate_seconds, progress, run_snapshot, settled
+from .live import LIVE_STATUSES, estimate_seconds, progress, run_snapshot, settled, states_now
 from .pictures import Drawing, drawing, group_states
 from .timeline import build_timeline
 
@@ -90,7 +91,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         .order_by("id")
         .values_list("node", "state", "started_at", "finished_at", "duration")
     )
-    states = {node: state for node, state, *_ in rows}
+    states, running = states_now(run, ordered=True)
     estimate = estimate_seconds(run.pipeline, exclude=run.pk)
     failed = [node for node, state, *_ in rows if state == "failed"]
     context: dict[str, Any] = {
@@ -100,6 +101,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "picture": picture,
         "expand": request.GET.getlist("expand"),
         "states": states,
+        "running": running,
         "initial": {
             "states": states,
             "groups": group_states(picture, states) if picture else {},
@@ -144,7 +146,17 @@ def run_live(request: HttpRequest, run_id: int) -> JsonResponse:
             estimate = float(request.GET["estimate"])
         except ValueError:
             estimate = None
-    snapshot = run_snapshot(run, picture, node=request.GET.get("node") or None, estimate=estimate)
+    cursors = {}
+    for which in STREAMS:
+        text = request.GET.get(which, "0") or "0"
+        if not text.isdigit() or len(text) > 12:
+            return JsonResponse(
+                {"error": f"'{which}' must be a character offset (a whole number >= 0)"},
+                status=400,
+            )
+        cursors[which] = int(text)
+    node = request.GET.get("node") or None
+    snapshot = run_snapshot(run, picture, node=node, estimate=estimate, cursors=cursors)
     return JsonResponse(snapshot)
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from ..models import Metric, ModelVersion, Run, TaskAttempt, TaskOutput
+from ..records.live import current_task
 from .access import VIEW_PERMISSION, requires
+from .live import settled
 from .pipelines import base_template_for
-from .runs import task_or_404
 from .tracebacks import marked_traceback
 
 __all__ = ["task_panel"]
@@ -50,21 +52,46 @@ def _attempts(task: Any) -> list[dict[str, Any]]:
 @requires(VIEW_PERMISSION)
 def task_panel(request: HttpRequest, run_id: int, node: str) -> HttpResponse:
     """One task of a run, as the side panel's fragment (a full page when asked directly)."""
-    run = get_object_or_404(Run, pk=run_id)
-    task = task_or_404(run, node)
-    outputs = list(TaskOutput.objects.filter(task=task).select_related("artifact").order_by("id"))
-    metrics = list(
-        Metric.objects.filter(task=task)
-        .order_by("key", "step", "id")
-        .values("key", "value", "step", "reused")
+    run = settled(get_object_or_404(Run, pk=run_id))
+    task, running = current_task(run, node)
+    if task is None:
+        raise Http404(f"run {run.pk} has no task '{node}'")
+    saved = task.pk is not None  # an attempt running before its row was written: no parts yet
+    outputs = (
+        list(TaskOutput.objects.filter(task=task).select_related("artifact").order_by("id"))
+        if saved
+        else []
     )
-    logged = list(task.logged_artifacts.select_related("artifact").order_by("id"))
-    registered = ModelVersion.objects.filter(task=task).select_related("model")
+    metrics = (
+        list(
+            Metric.objects.filter(task=task)
+            .order_by("key", "step", "id")
+            .values("key", "value", "step", "reused")
+        )
+        if saved
+        else []
+    )
+    logged = list(task.logged_artifacts.select_related("artifact").order_by("id")) if saved else []
+    registered = (
+        list(
+            ModelVersion.objects.filter(task=task)
+            .select_related("model")
+            .order_by("model__name", "version")
+        )
+        if saved
+        else []
+    )
     context = {
-        "model_versions": list(registered.order_by("model__name", "version")),
+        "model_versions": registered,
         "run": run,
         "task": task,
-        "attempts": _attempts(task),
+        "running": running,
+        "elapsed": (timezone.now() - task.started_at).total_seconds()
+        if running and task.started_at
+        else None,
+        # Where the live update goes on reading each log (characters, as the database counts).
+        "cursors": {which: len(getattr(task, which)) for which in ("stdout", "stderr", "log")},
+        "attempts": _attempts(task) if saved else [],
         "outputs": [(o.dataset, o.artifact) for o in outputs],
         "metrics": metrics,
         "logged": logged,

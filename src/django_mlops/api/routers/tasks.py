@@ -14,6 +14,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 
 from ...models import Metric, TaskOutput, TaskRun
+from ...records.live import current_task
 from ..auth import require_permission
 from ..errors import errors_for
 from ..pagination import paginate
@@ -89,12 +90,18 @@ def list_tasks(request: HttpRequest, run_id: RunId, filters: Query[TaskFilters])
 
 @router.get("/{run_id}/tasks/{node}", response={200: TaskDetail, **errors_for(404)})
 def get_task(request: HttpRequest, run_id: RunId, node: Name) -> dict[str, Any]:
-    """One task: state, attempts, logs, error and traceback, outputs with previews, metrics."""
+    """One task: state, attempts, logs, error and traceback, outputs with previews, metrics.
+
+    While an attempt runs, its state, start and logs are the live ones: what it
+    printed so far (``live`` is true).
+    """
     _can_read_tasks(request)
     run = get_run_or_404(run_id)
-    task = TaskRun.objects.filter(run=run, node=node).first()
+    task, live = current_task(run, node)
     if task is None:
         raise HttpError(404, f"run {run.pk} has no task for node '{node}'")
+    if task.pk is None:  # running before its row was first written: nothing else yet
+        return _running_only(task)
     metrics: dict[str, float | None] = {}
     rows = Metric.objects.filter(task=task).order_by("timestamp", "id").values_list("key", "value")
     for key, value in rows:
@@ -126,6 +133,37 @@ def get_task(request: HttpRequest, run_id: RunId, node: Name) -> dict[str, Any]:
         "failed_attempts": list(attempts),
         "outputs": _outputs(_output_rows(task=task)),
         "metrics": metrics,
+        "live": live,
+    }
+
+
+def _running_only(task: TaskRun) -> dict[str, Any]:
+    """A task whose first attempt runs before the records wrote its row: the live part only."""
+    return {
+        "node": task.node,
+        "state": task.state,
+        "attempts": task.attempts,
+        "started_at": task.started_at,
+        "finished_at": None,
+        "duration": None,
+        "reason": "",
+        "reason_detail": "",
+        "error": "",
+        "reused_from_run": None,
+        "host": "",
+        "pid": None,
+        "code_hash": "",
+        "key": "",
+        "input_keys": {},
+        "reads": {},
+        "stdout": task.stdout,
+        "stderr": task.stderr,
+        "log": task.log,
+        "traceback": "",
+        "failed_attempts": [],
+        "outputs": [],
+        "metrics": {},
+        "live": True,
     }
 
 

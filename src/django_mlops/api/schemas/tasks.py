@@ -124,3 +124,7 @@ class TaskDetail(TaskSummary):
     failed_attempts: list[AttemptOut]
     outputs: list[OutputOut]
     metrics: dict[str, float | None] = Field(description="Latest value of each metric it logged.")
+    live: bool = Field(
+        False,
+        description="An attempt is running now: state, start and logs are what it printed so far.",
+    )

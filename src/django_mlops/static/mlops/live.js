@@ -1,6 +1,7 @@
 /* django-mlops: keeps a run page current with one small request per update.
- * GET runs/<id>/live/ answers every task's state, the groups' states, progress and the
- * open task's logs; the next request is sent a second after the answer, never in
+ * GET runs/<id>/live/ answers every task's state, the groups' states, progress, the running
+ * tasks with their elapsed times and the open task's new log text (from the cursors sent:
+ * each stream's character offset, so an answer carries only what is new); the next request is sent a second after the answer, never in
  * parallel, and not at all once the run is over or while the tab is hidden. */
 (function () {
   "use strict";
@@ -12,6 +13,7 @@
   var status = host.getAttribute("data-run-status");
   var INTERVAL = 1000, timer = null, inflight = false;
   var LIVE = { queued: true, running: true };
+  var STREAMS = ["stdout", "stderr", "log"];
 
   function openNode() {
     var panel = document.getElementById("panel");
@@ -71,25 +73,69 @@
   }
 
   function showTask(task) {
-    // Returns whether the panel is being reloaded (its task changed state).
+    // Returns whether the panel is being reloaded (its task changed state or attempt).
     var panel = document.getElementById("panel");
     var shown = panel && panel.querySelector("[data-task]");
     if (!task || !shown) return false;
-    if (shown.getAttribute("data-task-state") !== task.state) {
-      // The task moved on (finished, failed): its panel has new parts (outputs, traceback).
+    if (shown.getAttribute("data-task-state") !== task.state ||
+        shown.getAttribute("data-task-attempts") !== String(task.attempts)) {
+      // The task moved on (finished, failed, tried again): its panel has new parts.
       reloadPanel(shown.getAttribute("data-task"));
       return true;
     }
-    ["stdout", "stderr", "log"].forEach(function (stream) {
+    STREAMS.forEach(function (stream) {
+      // Each answer holds a stream's text from the cursor the page sent: appended here.
       var pre = shown.querySelector('[data-log="' + stream + '"]');
-      var text = task[stream] || "";
-      if (!pre || pre.textContent === text) return;
-      var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-      if (text.indexOf(pre.textContent) === 0) pre.appendChild(document.createTextNode(text.slice(pre.textContent.length)));
-      else pre.textContent = text;
-      if (atEnd) pre.scrollTop = pre.scrollHeight;
+      var part = task[stream];
+      if (!pre || !part) return;
+      var cursor = parseInt(pre.getAttribute("data-cursor") || "0", 10);
+      if (part.from === cursor) {
+        if (!part.text) return;
+        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.appendChild(document.createTextNode(part.text));
+        if (atEnd) pre.scrollTop = pre.scrollHeight;
+      } else if (part.from === 0 && part.text) {
+        pre.textContent = part.text;  // the text was replaced (the server had less than we showed)
+      } else {
+        return;  // nothing there yet (between the live row and the final one): keep what is shown
+      }
+      pre.setAttribute("data-cursor", String(part.next));
     });
+    var elapsed = shown.querySelector("[data-task-elapsed]");
+    if (elapsed && task.elapsed !== null && task.elapsed !== undefined) elapsed.textContent = duration(task.elapsed);
+    var cut = shown.querySelector("[data-log-cut]");
+    if (cut) cut.hidden = !task.cut;
     return false;
+  }
+
+  function cursors(query) {
+    // Where the open panel's logs end: the answer brings only what comes after.
+    var shown = document.querySelector("#panel [data-task]");
+    if (!shown) return;
+    STREAMS.forEach(function (stream) {
+      var pre = shown.querySelector('[data-log="' + stream + '"]');
+      if (pre) query.set(stream, pre.getAttribute("data-cursor") || "0");
+    });
+  }
+
+  function showRunning(running) {
+    // The attempts running now, with how long each has run (a list beside the progress).
+    var list = document.querySelector("[data-running]");
+    if (!list) return;
+    var names = Object.keys(running || {}).sort();
+    list.textContent = "";
+    names.forEach(function (name) {
+      var item = document.createElement("li"), info = running[name];
+      var code = document.createElement("code");
+      code.textContent = name;
+      item.appendChild(badge("running"));
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(code);
+      item.appendChild(document.createTextNode(" for " + duration(info.elapsed) +
+        (info.attempt > 1 ? " (attempt " + info.attempt + ")" : "")));
+      list.appendChild(item);
+    });
+    list.hidden = names.length === 0;
   }
 
   function reloadPanel(node) {
@@ -125,6 +171,7 @@
     if (window.mlopsDag) window.mlopsDag.applyStates(answer.states, answer.groups);
     showProgress(answer.progress);
     showLegend(answer.states);
+    showRunning(answer.running);
     var reloaded = showTask(answer.task);
     var holder = document.getElementById("run-status");
     if (holder && answer.status !== status) { holder.textContent = ""; holder.appendChild(badge(answer.status)); }
@@ -141,7 +188,7 @@
     inflight = true;
     var query = new URLSearchParams();
     var node = openNode();
-    if (node) query.set("node", node);
+    if (node) { query.set("node", node); cursors(query); }
     if (estimate) query.set("estimate", estimate);
     if (expand) expand.split(",").forEach(function (e) { if (e) query.append("expand", e); });
     fetch(url + "?" + query.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
