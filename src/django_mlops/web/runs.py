@@ -113,6 +113,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "can_run": can_run(request),
         "state_counts": _counts(states),
         "node_names": list(states),
+        # ?mark=fit,evaluate outlines those steps (the "what changed" panel links here).
+        "marked": [n for n in request.GET.get("mark", "").split(",") if n in states],
     }
     return render(request, "mlops/runs/detail.html", context)
 
