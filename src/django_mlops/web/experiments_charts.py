@@ -92,7 +92,8 @@ def experiment_curves(request: HttpRequest) -> JsonResponse:
     )
     curves: dict[int, list[tuple[int, float]]] = {i: [] for i in ids}
     for run_id, step, value in rows:
-        curves[run_id].append((int(step), value))  # step__isnull=False above
+        if step is not None:  # always, by the query; mypy cannot know
+            curves[run_id].append((step, value))
     series = []
     for run_id in ids:
         points = downsample(curves[run_id])

@@ -44,7 +44,7 @@
     var column = byKey(document.getElementById("bar-metric").value);
     if (!column) { return Promise.resolve(); }
     var trace = { type: "bar", x: labels, y: column.values, hovertemplate: "%{x}: %{y}<extra></extra>" };
-    return Plotly.react("chart-bar", [trace], layout({ yaxis: { title: { text: column.label } } }), config)
+    return Plotly.react("chart-bar", [trace], layout({ xaxis: { type: "category", title: { text: "run" } }, yaxis: { title: { text: column.label } } }), config)
       .then(function () { done("chart-bar"); });
   }
 
