@@ -60,10 +60,8 @@ def chart_data(comparison: Comparison) -> dict[str, Any]:
 
 def curve_keys(run_ids: list[int]) -> list[str]:
     """The metric keys these runs logged with a step (their training curves)."""
-    rows = Metric.objects.filter(run_id__in=run_ids, step__isnull=False).values_list(
-        "key", flat=True
-    )
-    return sorted(set(rows.distinct()))
+    rows = Metric.objects.filter(run_id__in=run_ids, step__isnull=False).order_by()
+    return sorted(rows.values_list("key", flat=True).distinct())
 
 
 def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> list[tuple[int, float]]:

@@ -85,8 +85,14 @@ def _sample_ids(runs: QuerySet[Run]) -> list[int]:
 def available_columns(runs: QuerySet[Run]) -> list[Column]:
     """Every column the table can show for these runs, metric sweeps folded into groups."""
     ids = _sample_ids(runs)
-    param_keys = sorted(set(Param.objects.filter(run_id__in=ids).values_list("key", flat=True)))
-    metric_keys = sorted(set(Metric.objects.filter(run_id__in=ids).values_list("key", flat=True)))
+    # DISTINCT in the database (the models' default ordering would defeat it): the sample's
+    # metric rows include every step of its curves.
+    param_keys = sorted(
+        Param.objects.filter(run_id__in=ids).order_by().values_list("key", flat=True).distinct()
+    )
+    metric_keys = sorted(
+        Metric.objects.filter(run_id__in=ids).order_by().values_list("key", flat=True).distinct()
+    )
     columns = [Column(key, label, "fixed") for key, label in FIXED_COLUMNS]
     columns += [Column(f"params.{k}", k, "param") for k in param_keys]
     groups: dict[str, list[str]] = {}

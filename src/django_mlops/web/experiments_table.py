@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -17,9 +18,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import ColumnChoice, Run
+from ..templatetags.mlops import duration, state_label
+from ..templatetags.mlops_experiments import experiment_cell
 from .access import VIEW_PERMISSION, requires
 from .experiments_filter import FilterProblem, filter_runs
 from .experiments_rows import (
@@ -67,6 +71,24 @@ def _group_summary(column: Column, metrics: dict[str, float]) -> str:
     return f"{min(values):.4g} … {max(values):.4g}"
 
 
+def _cell(column: Column, value: Any) -> str:
+    """One cell's HTML, every value escaped. Built here: 2,500 cells a page through the
+    template language (or format_html's lazy wrappers) took most of the page's time."""
+    if column.key == "status":
+        state, label = escape(str(value)), escape(state_label(value))
+        return (
+            f'<td><span class="badge state-{state}" data-state="{state}"><span class="icon" '
+            f'aria-hidden="true"></span><span class="label">{label}</span></span></td>'
+        )
+    if column.key == "duration":
+        return f'<td class="num">{escape(duration(value))}</td>'
+    if column.key == "git_commit":
+        commit = escape(value or "")
+        return f'<td><code title="{commit}">{escape((value or "—")[:10])}</code></td>'
+    css = "nowrap" if column.kind == "fixed" else "num"
+    return f'<td class="{css}">{escape(experiment_cell(value))}</td>'
+
+
 def _rows(runs: list[Run], shown: list[Column]) -> list[dict[str, Any]]:
     metrics = final_metrics(r.pk for r in runs)
     rows = []
@@ -75,10 +97,11 @@ def _rows(runs: list[Run], shown: list[Column]) -> list[dict[str, Any]]:
         cells = []
         for column in shown:
             if column.kind == "group":
-                cells.append({"column": column, "value": _group_summary(column, values)})
+                cells.append(f'<td class="num">{escape(_group_summary(column, values))}</td>')
             else:
-                cells.append({"column": column, "value": cell_value(run, values, column.key)})
-        rows.append({"run": run, "cells": cells})
+                cells.append(_cell(column, cell_value(run, values, column.key)))
+        # Safe: every piece above went through html.escape.
+        rows.append({"id": run.pk, "pipeline": run.pipeline, "cells": mark_safe("".join(cells))})
     return rows
 
 
@@ -125,6 +148,9 @@ def experiment_list(
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     context["page"] = page
     context["rows"] = _rows(list(page.object_list), shown)
+    # Links built once, not by {% url %} in every row.
+    context["run_base"] = reverse("mlops:runs")
+    context["experiments_base"] = reverse("mlops:experiments")
     return render(request, "mlops/experiments/list.html", context)
 
 
