@@ -190,6 +190,11 @@ def _browser(client: Any, compare_url: str) -> float:
                 tab.goto(f"http://127.0.0.1:{port}{compare_url}")
                 tab.wait_for_selector(".charts[data-rendered='1']", timeout=30000)
                 figures.append(float(tab.evaluate("window.mlopsChartMs")))
+                each = tab.evaluate("window.mlopsChartTimes")
+                print(
+                    "  each chart done at (ms): "
+                    + ", ".join(f"{k} {v:.0f}" for k, v in each.items())
+                )
             os.makedirs(os.path.join(ROOT, "build", "test-artifacts"), exist_ok=True)
             tab.screenshot(
                 path=os.path.join(ROOT, "build", "test-artifacts", "bench-compare-50.png"),

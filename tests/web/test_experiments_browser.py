@@ -55,6 +55,7 @@ def test_filter_the_table_and_see_a_bad_filter_explained(page: Any, live_server:
 def test_select_three_runs_compare_and_see_the_charts(page: Any, live_server: Any) -> None:  # noqa: F811
     runs = _sweep()
     page.goto(f"{live_server.url}/mlops/experiments/iris_sweep/?sort=params.alpha")
+    shot(page, "experiments-table-sorted")
     for run in runs[1:]:
         page.check(f"input[name=runs][value='{run.pk}']")
     page.click("#compare-button")
@@ -83,3 +84,13 @@ def test_select_three_runs_compare_and_see_the_charts(page: Any, live_server: An
     shot(page, "experiments-compare-phone")
     page.goto(f"{live_server.url}/mlops/experiments/iris_sweep/")
     shot(page, "experiments-table-phone")
+
+
+def test_marked_steps_are_outlined_on_the_run_page(page: Any, live_server: Any) -> None:  # noqa: F811
+    run = iris_sweep.run()
+    page.goto(f"{live_server.url}/mlops/runs/{run.pk}/?mark=fit,evaluate,nosuchstep")
+    page.wait_for_selector("#node-fit.marked")
+    assert page.locator("#node-evaluate.marked").count() == 1
+    assert page.locator("#node-load.marked").count() == 0
+    assert page.locator("#marked-list").inner_text().endswith("Marked: fit, evaluate")
+    shot(page, "experiments-run-marked")
