@@ -45,8 +45,12 @@ def filter_runs(runs: QuerySet[Run], text: str) -> QuerySet[Run]:
     """The runs matching the filter text (all of them when it is blank)."""
     if not text:
         return runs
-    from ..experiments.query import FilterError, apply_filter, parse_filter
-
+    try:
+        from ..experiments.query import FilterError, apply_filter, parse_filter
+    except ImportError:  # the language lands with the exp-core branch; until then, say so
+        raise FilterProblem(
+            text, 0, len(text), "the filter language (django_mlops.experiments.query) is missing"
+        ) from None
     try:
         return apply_filter(runs, parse_filter(text))
     except FilterError as exc:
