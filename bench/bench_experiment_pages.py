@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_experiment_pages.py [--runs 10000] [--steps 10
      [--requests 20] [--postgres] [--browser]
 
 A fresh database (SQLite in a temporary folder, or with ``--postgres`` a new database on
-the local server, as the test suite uses) is migrated and filled with ``--runs`` runs of
+the local server, as the test suite uses, dropped at the end) is migrated and filled with ``--runs`` runs of
 one pipeline, each with 20 params, 20 final metrics and two metrics logged for
 ``--steps`` steps (``loss`` and ``val_loss``): the scale of issue 13. Rows go in with
 ``executemany`` in batches, outside the timed part.
@@ -258,6 +258,12 @@ def main() -> None:
     if args.browser:
         best = _browser(client, pages["compare 50 runs"])
         print(f"charts {best:.0f} ms: {'under' if best < 1000 else 'OVER'} the 1 s goal")
+    if args.postgres:  # a fresh database per run: drop it
+        import psycopg
+
+        connection.close()
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{where}"')
 
 
 if __name__ == "__main__":
