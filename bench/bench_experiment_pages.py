@@ -4,10 +4,10 @@ Run: .venv/bin/python bench/bench_experiment_pages.py [--runs 10000] [--steps 10
      [--requests 20] [--postgres] [--browser]
 
 A fresh database (SQLite in a temporary folder, or with ``--postgres`` a new database on
-the local server, as the test suite uses, dropped at the end) is migrated and filled with ``--runs`` runs of
-one pipeline, each with 20 params, 20 final metrics and two metrics logged for
-``--steps`` steps (``loss`` and ``val_loss``): the scale of issue 13. Rows go in with
-``executemany`` in batches, outside the timed part.
+the local server, as the test suite uses, dropped at the end) is migrated and filled
+with ``--runs`` runs of one pipeline, each with 20 params, 20 final metrics and two
+metrics logged for ``--steps`` steps (``loss`` and ``val_loss``): the scale of issue 13.
+Rows go in with ``executemany`` in batches, outside the timed part.
 
 Timed, through Django's test client in this process (middleware, session login,
 permissions, the view, the template), after a warm-up: the runs table (default sort,
