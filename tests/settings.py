@@ -45,6 +45,12 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js for the experiments charts, from the installed plotly package.
+    "django_mlops.staticfinders.PlotlyFinder",
+]
 
 if os.environ.get("MLOPS_TEST_DATABASE") == "postgres":
     DATABASES = {

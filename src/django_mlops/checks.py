@@ -1,5 +1,6 @@
 """System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E033``
-(registry), ``W001``, ``W020``, ``W021``, ``W022`` (DRF's browsable API)).
+(registry), ``W001``, ``W020``, ``W021``, ``W022`` (DRF's browsable API), ``W040``
+(plotly.js for the charts)).
 
 The checks read the raw ``settings.MLOPS`` so that a wrong type is reported
 with a hint rather than raised from deep inside the runner.
@@ -357,5 +358,35 @@ def check_website_apps(
             hint="Add 'django_htmx' to INSTALLED_APPS (it is installed with django-mlops): "
             "its static files serve htmx to the pages.",
             id="django_mlops.W020",
+        )
+    ]
+
+
+#: The finder that serves plotly.js to the experiments pages' charts.
+PLOTLY_FINDER = "django_mlops.staticfinders.PlotlyFinder"
+
+
+@register(Tags.staticfiles)
+def check_plotly_finder(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The compare page's charts need plotly.js, served by ``PlotlyFinder`` from the package.
+
+    A warning (``W040``), since the records, the API and the other pages work without it.
+    """
+    from django.apps import apps
+
+    if not apps.is_installed("django.contrib.staticfiles"):
+        return []
+    finders = getattr(settings, "STATICFILES_FINDERS", [])
+    if PLOTLY_FINDER in finders:
+        return []
+    return [
+        Warning(
+            "The experiments compare page draws its charts with plotly.js, which "
+            f"'{PLOTLY_FINDER}' serves from the installed plotly package; it is not in "
+            "STATICFILES_FINDERS, so the charts stay empty.",
+            hint=f"Add '{PLOTLY_FINDER}' to STATICFILES_FINDERS (after Django's two finders).",
+            id="django_mlops.W040",
         )
     ]

@@ -10,6 +10,7 @@ tasks, so pages never list a related table in full: they show counts and at most
 
 from .artifacts import ArtifactAdmin
 from .base import PREVIEW_ROWS, RecordAdmin
+from .columns import ColumnChoiceAdmin
 from .links import ShareLinkAdmin
 from .logged import LoggedArtifactAdmin, MetricAdmin, ParamAdmin
 from .registry import AliasChangeAdmin, ModelAliasAdmin, ModelVersionAdmin, RegisteredModelAdmin
@@ -20,6 +21,7 @@ __all__ = [
     "PREVIEW_ROWS",
     "AliasChangeAdmin",
     "ArtifactAdmin",
+    "ColumnChoiceAdmin",
     "LoggedArtifactAdmin",
     "MetricAdmin",
     "ModelAliasAdmin",

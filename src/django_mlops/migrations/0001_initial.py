@@ -790,6 +790,36 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name="ColumnChoice",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pipeline", models.CharField(blank=True, max_length=200)),
+                ("columns", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mlops_column_choices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["user", "pipeline"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "pipeline"), name="mlops_columnchoice_user_pipeline_uniq"
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
             name="ModelAlias",
             fields=[
                 (

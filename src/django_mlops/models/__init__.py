@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..registry.records import AliasChange, ModelAlias, ModelVersion, RegisteredModel
 from ..tokens import Token
 from .artifacts import Artifact, LoggedArtifact, Serializer
+from .columns import ColumnChoice
 from .fields import RecordJSONField
 from .links import ShareLink
 from .live import LiveTask
@@ -26,6 +27,7 @@ from .tracking import Metric, Param
 __all__ = [
     "AliasChange",
     "Artifact",
+    "ColumnChoice",
     "LiveTask",
     "LoggedArtifact",
     "Metric",

@@ -90,6 +90,12 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js for the experiments charts, from the installed plotly package.
+    "django_mlops.staticfinders.PlotlyFinder",
+]
 STATIC_ROOT = MLOPS_HOME / "static"
 LOGIN_URL = "admin:login"
 

@@ -13,7 +13,8 @@ from typing import Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 __all__ = ["RUN_PERMISSION", "VIEW_PERMISSION", "can_run", "requires"]
@@ -23,7 +24,7 @@ VIEW_PERMISSION = "django_mlops.view_run"
 #: Starting, retrying and cancelling runs.
 RUN_PERMISSION = "django_mlops.run_pipeline"
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def requires(*permissions: str) -> Callable[[View], View]:
@@ -31,7 +32,7 @@ def requires(*permissions: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("mlops:login"))
             if not request.user.has_perms(permissions):

@@ -120,6 +120,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             .select_related("model")
             .order_by("model__name", "version")
         ),
+        # ?mark=fit,evaluate outlines those steps (the "what changed" panel links here).
+        "marked": [n for n in request.GET.get("mark", "").split(",") if n in states],
     }
     return render(request, "mlops/runs/detail.html", context)
 

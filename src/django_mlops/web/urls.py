@@ -6,7 +6,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 from django.views.generic import RedirectView
 
-from . import downloads, model_pages, onetime, pipelines, runs, share, tasks
+from . import (
+    downloads,
+    experiments_charts,
+    experiments_compare,
+    experiments_table,
+    model_pages,
+    onetime,
+    pipelines,
+    runs,
+    share,
+    tasks,
+)
 
 __all__ = ["urlpatterns"]
 
@@ -31,6 +42,20 @@ urlpatterns: list[URLPattern] = [
     path("share/<int:link_id>/revoke/", share.share_revoke, name="share-revoke"),
     path("share/<str:signed>/", share.share_view, name="share"),
     path("share/<str:signed>/picture.<str:fmt>", share.share_picture, name="share-picture"),
+    path("experiments/", experiments_table.experiment_list, name="experiments"),
+    path("experiments/compare", experiments_compare.experiment_compare, name="experiments-compare"),
+    path("experiments/curves", experiments_charts.experiment_curves, name="experiments-curves"),
+    path("experiments/columns/", experiments_table.experiment_columns, name="experiments-columns"),
+    path(
+        "experiments/<str:pipeline>/",
+        experiments_table.experiment_list,
+        name="experiments-pipeline",
+    ),
+    path(
+        "experiments/<str:pipeline>/columns/",
+        experiments_table.experiment_columns,
+        name="experiments-columns-pipeline",
+    ),
     path("runs/", runs.run_list, name="runs"),
     path("runs/<int:run_id>/", runs.run_detail, name="run"),
     path("runs/<int:run_id>/live/", runs.run_live, name="run-live"),
