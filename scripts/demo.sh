@@ -33,6 +33,10 @@ manage mlops run diabetes --executor threads
 manage mlops run digits --executor processes --workers 2
 say "Running iris again: every step comes from the cache"
 manage mlops run iris
+say "A small sweep over iris's C, for the experiments page to compare"
+for C in 0.01 0.1 0.3 3 10; do
+  manage mlops run iris -p "C=$C"
+done
 manage mlops runs --limit 10
 
 say "The models the runs registered (iris-classifier, diabetes-ridge, digits-svc)"
