@@ -77,3 +77,17 @@ def register_array_model() -> list[float]:
 
 array_models = Pipeline("registry-array")
 array_models.node(outputs="coef", name="register")(register_array_model)
+
+
+#: One iris flower, as the endpoints' and pages' tests send it.
+RECORD = dict(zip(FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
+
+
+def register_iris_versions() -> list[int]:
+    """Run ``iris_models`` twice: iris-test versions 1 (C=1) and 2 (C=0.1); the runs' ids."""
+    runs = [
+        iris_models.run(executor="inline"),
+        iris_models.run(executor="inline", params={"C": 0.1}),
+    ]
+    assert all(run.status == "succeeded" for run in runs), [run.error for run in runs]
+    return [run.pk for run in runs]

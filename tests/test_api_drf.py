@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
 NINJA = f"{API}/models"
 DRF = "/mlops/drf/models"
 BOTH = pytest.mark.parametrize("base", [NINJA, DRF], ids=["ninja", "drf"])
-RECORD = dict(zip(models.FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
+RECORD = models.RECORD
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +34,7 @@ def _fresh_cache() -> Any:
 @pytest.fixture
 def registered() -> None:
     """iris-test versions 1 (C=1) and 2 (C=0.1), production → 1."""
-    for params in ({}, {"C": 0.1}):
-        run = models.iris_models.run(executor="inline", params=params)
-        assert run.status == "succeeded", run.error
+    models.register_iris_versions()
     set_alias("iris-test", "production", 1)
 
 

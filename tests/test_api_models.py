@@ -15,7 +15,7 @@ from tests.conftest import API
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
 
 MODELS = f"{API}/models"
-RECORD = dict(zip(models.FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
+RECORD = models.RECORD
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +28,7 @@ def _fresh_cache() -> Any:
 @pytest.fixture
 def registered() -> list[int]:
     """Two versions of iris-test (real LogisticRegressions) registered by a pipeline."""
-    runs = [
-        models.iris_models.run(executor="inline"),
-        models.iris_models.run(executor="inline", params={"C": 0.1}),
-    ]
-    assert all(run.status == "succeeded" for run in runs), [run.error for run in runs]
-    return [run.pk for run in runs]
+    return models.register_iris_versions()
 
 
 @pytest.fixture

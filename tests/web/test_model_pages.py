@@ -19,7 +19,7 @@ from tests.web.conftest import make_client
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_mlops_home")]
 
 PAGE = "/mlops/models/iris-test/"
-RECORD = dict(zip(models.FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
+RECORD = models.RECORD
 
 
 @pytest.fixture(autouse=True)
@@ -32,13 +32,9 @@ def _fresh_cache() -> Any:
 @pytest.fixture
 def registered() -> list[int]:
     """iris-test v1 (C=1) and v2 (C=0.1), production → v1; the runs' ids."""
-    runs = [
-        models.iris_models.run(executor="inline"),
-        models.iris_models.run(executor="inline", params={"C": 0.1}),
-    ]
-    assert all(run.status == "succeeded" for run in runs), [run.error for run in runs]
+    ids = models.register_iris_versions()
     set_alias("iris-test", "production", 1)
-    return [run.pk for run in runs]
+    return ids
 
 
 @pytest.fixture
