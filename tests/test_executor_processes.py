@@ -150,8 +150,9 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path, method: str, d
             assert time.monotonic() < deadline, "the nodes never started"
             time.sleep(0.05)
         assert all(_alive(pid) for pid in pids)
-        # With the death signal armed no watching thread is needed; polling takes one.
-        assert {_threads(pid) for pid in pids} == {1 if death == "signal" else 2}
+        # The main thread and the live-output sender (MLOPS["LIVE_SECONDS"]); with the
+        # death signal armed no watching thread is needed, polling takes one more.
+        assert {_threads(pid) for pid in pids} == {2 if death == "signal" else 3}
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         deadline = time.monotonic() + 5

@@ -157,6 +157,7 @@ def test_a_parsed_filter_can_be_applied_again(runs: dict[str, Run]) -> None:
         ("started > yesterday", "started takes a date such as 2026-11-01", 10, 9),
         ("started like '2026%'", "'like' compares text; started is a date", 0, 7),
         ("params.C < 1 ; drop", "unexpected character ';'", 13, 1),
+        ("pipeline = 'a\x00b'", "NUL characters and lone surrogates are not allowed", 13, 1),
     ],
 )
 def test_every_mistake_says_what_and_where(

@@ -48,6 +48,10 @@ _MISTAKES = {"=>": ">=", "=<": "<=", "==": "=", "!": "!=", "&&": "and", "||": "o
 
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text``; a character that starts no token is a :class:`FilterError`."""
+    for i, char in enumerate(text):
+        # No database stores these in a query's text: refused here, not by a 500 there.
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            raise FilterError("NUL characters and lone surrogates are not allowed", i, 1)
     tokens: list[Token] = []
     i, end = 0, len(text)
     while i < end:
