@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
 from .errors import PipelineError, UnknownParamError
+from .metric_directions import Direction, declare_directions
 from .node_signature import check_inputs, positional_names
 from .params import Param, declare_params
 
@@ -184,7 +185,9 @@ class Pipeline:
     unchanged) and planned steps with :meth:`concept`. ``run()`` executes it.
     ``params`` maps names to defaults (their type is the param's type) or to
     :class:`~django_mlops.Param` declarations; ``param_specs`` has every param as
-    a typed ``Param`` and ``params`` the defaults as plain values.
+    a typed ``Param`` and ``params`` the defaults as plain values. ``metrics`` says
+    which way a metric is better (``{"accuracy": "maximize", "loss*": "minimize"}``),
+    for marking the best run when runs are compared; undeclared metrics are guessed.
 
     Defined at an interactive prompt (a notebook cell, the REPL, ``python -c``),
     a node defined again under its name replaces the earlier one, so a cell can
@@ -192,7 +195,11 @@ class Pipeline:
     """
 
     def __init__(
-        self, name: str, description: str = "", params: Mapping[str, Any | Param] | None = None
+        self,
+        name: str,
+        description: str = "",
+        params: Mapping[str, Any | Param] | None = None,
+        metrics: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty name, got {name!r}")
@@ -203,6 +210,8 @@ class Pipeline:
         self.params: dict[str, Any] = {
             k: spec.default for k, spec in self.param_specs.items() if not spec.required
         }
+        # Which way each metric is better, for the compare view (names or patterns).
+        self.metric_directions: dict[str, Direction] = declare_directions(name, metrics)
         frame = sys._getframe(1)
         self.module: str = frame.f_globals.get("__name__", "__main__")
         self.interactive: bool = _is_interactive(frame.f_globals)

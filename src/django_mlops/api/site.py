@@ -15,7 +15,7 @@ from ninja.operation import Operation
 from .auth import BearerTokenAuth, SessionCsrfAuth, authenticated_docs
 from .body import JsonBodyParser, check_request_body
 from .errors import install_error_handlers
-from .routers import models, pipelines, runs, tasks
+from .routers import experiments, models, pipelines, runs, tasks
 
 __all__ = ["MlopsAPI", "api", "build_api"]
 
@@ -95,6 +95,7 @@ def build_api() -> MlopsAPI:
     built.add_router("/runs", runs.router)
     built.add_router("/runs", tasks.router)
     built.add_router("/models", models.router)
+    built.add_router("/experiments", experiments.router)
     return built
 
 

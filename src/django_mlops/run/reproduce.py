@@ -143,31 +143,21 @@ def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
     return {d: shas[pk] for d, pk in ids.items() if pk in shas}
 
 
-def _tasks(run: Run) -> dict[str, tuple[str, dict[str, str]]]:
-    rows = run.task_runs.values_list("node", "code_hash", "input_keys")
-    return {node: (code_hash, dict(keys or {})) for node, code_hash, keys in rows}
-
-
 def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> ReproduceReport:
     """Run ``run_id`` again with its params and selection (no cache) and compare."""
+    from ..experiments.changes import run_changes
+
     original = _load(run_id)
     run = _rerun(original, executor, no_cache=True, reproduces=original)
     report = ReproduceReport(original=original, run=run)
-    old_tasks, new_tasks = _tasks(original), _tasks(run)
-    for node, (old_hash, old_inputs) in old_tasks.items():
-        if node not in new_tasks:
-            continue
-        new_hash, new_inputs = new_tasks[node]
-        if old_hash != new_hash:
-            report.code_changes[node] = (old_hash, new_hash)
-        changed = sorted(d for d in new_inputs if old_inputs.get(d) != new_inputs[d])
-        if changed:
-            report.input_key_changes[node] = changed
-    old_packages: dict[str, str] = original.packages or {}
-    new_packages: dict[str, str] = run.packages or {}
-    for name in sorted(set(old_packages) | set(new_packages)):
-        if old_packages.get(name) != new_packages.get(name):
-            report.package_changes[name] = (old_packages.get(name), new_packages.get(name))
+    changes = run_changes(original, run)
+    for node in changes.nodes:
+        if node.code is not None:
+            report.code_changes[node.node] = (node.code.before, node.code.after)
+        if node.inputs:
+            report.input_key_changes[node.node] = [d.name for d in node.inputs]
+    for package in changes.packages:
+        report.package_changes[package.name] = (package.before, package.after)
     datasets = {d for node in pipeline_of_run(original).nodes for d in node.outputs}
     old_outputs, new_outputs = _outputs(original, datasets), _outputs(run, datasets)
     for dataset in sorted(set(old_outputs) | set(new_outputs)):

@@ -12,13 +12,14 @@ read for its runs only, in one query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.db.models.fields.json import KeyTransform
 
+from ..experiments.final import final_value
 from ..models import Metric, Param, Run
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "Column",
     "SortError",
     "available_columns",
-    "final_metrics",
     "group_of",
     "sorted_runs",
 ]
@@ -115,11 +115,6 @@ def available_columns(runs: QuerySet[Run]) -> list[Column]:
     return columns
 
 
-def _final_value(key: str) -> Subquery:
-    latest = Metric.objects.filter(run=OuterRef("pk"), key=key).order_by("-id")
-    return Subquery(latest.values("value")[:1])
-
-
 def sorted_runs(runs: QuerySet[Run], sort: str) -> QuerySet[Run]:
     """The runs ordered by a column key (``-`` first for descending), newest first on ties.
 
@@ -133,30 +128,12 @@ def sorted_runs(runs: QuerySet[Run], sort: str) -> QuerySet[Run]:
     elif key.startswith("params.") and len(key) > len("params."):
         expression = KeyTransform(key.removeprefix("params."), "params")
     elif key.startswith("metrics.") and len(key) > len("metrics."):
-        runs = runs.annotate(_sort_value=_final_value(key.removeprefix("metrics.")))
+        runs = runs.annotate(_sort_value=final_value(key.removeprefix("metrics.")))
         expression = F("_sort_value")
     else:
         raise SortError(f"cannot sort by '{key}': not a column of this table")
     ordered = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return runs.order_by(ordered, "-id")
-
-
-def final_metrics(run_ids: Iterable[int]) -> dict[int, dict[str, float]]:
-    """Each run's final metrics (the last value logged per key), in one query."""
-    ids = list(run_ids)
-    if not ids:
-        return {}
-    last_ids = (
-        Metric.objects.filter(run_id__in=ids)
-        .values("run_id", "key")
-        .annotate(last=Max("id"))
-        .values("last")
-    )
-    result: dict[int, dict[str, float]] = {i: {} for i in ids}
-    rows = Metric.objects.filter(id__in=Subquery(last_ids)).values_list("run_id", "key", "value")
-    for run_id, key, value in rows:
-        result[run_id][key] = value
-    return result
 
 
 def cell_value(run: Run, metrics: dict[str, float], key: str) -> Any:

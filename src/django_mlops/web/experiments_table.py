@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from ..experiments.final import final_metrics
 from ..models import ColumnChoice, Run
 from ..templatetags.mlops import duration, state_label
 from ..templatetags.mlops_experiments import experiment_cell
@@ -32,7 +33,6 @@ from .experiments_rows import (
     available_columns,
     cell_value,
     chosen,
-    final_metrics,
     sorted_runs,
 )
 

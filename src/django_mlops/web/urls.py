@@ -44,6 +44,7 @@ urlpatterns: list[URLPattern] = [
     path("share/<str:signed>/picture.<str:fmt>", share.share_picture, name="share-picture"),
     path("experiments/", experiments_table.experiment_list, name="experiments"),
     path("experiments/compare", experiments_compare.experiment_compare, name="experiments-compare"),
+    path("experiments/changes", experiments_compare.experiment_changes, name="experiments-changes"),
     path("experiments/curves", experiments_charts.experiment_curves, name="experiments-curves"),
     path("experiments/columns/", experiments_table.experiment_columns, name="experiments-columns"),
     path(
