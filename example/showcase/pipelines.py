@@ -64,6 +64,7 @@ iris = Pipeline(
     "iris",
     description="Classify iris species with logistic regression",
     params={"C": 1.0, "test_size": 0.25, "seed": 0},
+    metrics={"accuracy": "maximize", "f1": "maximize"},
 )
 
 
@@ -125,6 +126,8 @@ diabetes = Pipeline(
         "test_size": 0.25,
         "seed": 0,
     },
+    # Which way is better, for comparing runs (rmse would be guessed; r2 is declared).
+    metrics={"*rmse": "minimize", "*r2": "maximize"},
 )
 
 # Pairs whose product is a feature: BMI, blood pressure and the s5 serum
@@ -236,6 +239,7 @@ digits = Pipeline(
     "digits",
     description="Recognise handwritten digits: an SVC grid search, then the best on test data",
     params={"test_size": 0.2, "val_size": 0.25, "seed": 0},
+    metrics={"val_accuracy/*": "maximize", "best_val_accuracy": "maximize", "accuracy": "maximize"},
 )
 
 # 4 x 6 = 24 training nodes, one per grid point.

@@ -94,3 +94,24 @@ def test_marked_steps_are_outlined_on_the_run_page(page: Any, live_server: Any) 
     assert page.locator("#node-load.marked").count() == 0
     assert page.locator("#marked-list").inner_text().endswith("Marked: fit, evaluate")
     shot(page, "experiments-run-marked")
+
+
+def test_two_runs_compared_say_what_changed_and_link_the_marked_dags(
+    page: Any,  # noqa: F811
+    live_server: Any,
+) -> None:
+    before = iris_sweep.run(params={"alpha": 0.0001})
+    after = iris_sweep.run(params={"alpha": 0.01})
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/mlops/experiments/compare?runs={before.pk},{after.pk}")
+    panel = page.locator("#what-changed")
+    panel.wait_for()
+    assert panel.locator("tr[data-node]").count() == 2  # fit and evaluate, not load
+    assert "Reused 1" in panel.inner_text()
+    panel.scroll_into_view_if_needed()
+    shot(page, "experiments-what-changed")
+    panel.get_by_role("link", name=f"DAG of #{after.pk}, changed steps marked").click()
+    page.wait_for_selector("#node-fit.marked")
+    assert page.locator("#node-evaluate.marked").count() == 1
+    assert page.locator("#node-load.marked").count() == 0
+    shot(page, "experiments-what-changed-dag")

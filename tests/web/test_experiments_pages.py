@@ -39,6 +39,7 @@ def _urls(runs: list[Run]) -> list[str]:
         "/mlops/experiments/iris_sweep/?format=csv",
         f"/mlops/experiments/compare?runs={ids}",
         f"/mlops/experiments/curves?runs={ids}&key=loss",
+        f"/mlops/experiments/changes?runs={runs[0].pk},{runs[1].pk}",
     ]
 
 
@@ -165,6 +166,34 @@ def test_compare_refuses_too_few_bad_or_missing_runs(sweep: list[Run], viewer: C
     assert form.status_code == 200
 
 
+def test_two_runs_compared_show_what_changed_with_marked_dags(
+    sweep: list[Run], viewer: Client
+) -> None:
+    a, b = sweep[0].pk, sweep[1].pk
+    for url in (
+        f"/mlops/experiments/compare?runs={a},{b}",
+        f"/mlops/experiments/changes?runs={a},{b}",
+    ):
+        html = viewer.get(url).content.decode()
+        assert f'What changed from <a href="/mlops/runs/{a}/">#{a}</a>' in html, url
+        assert f'href="/mlops/runs/{b}/?mark=fit%2Cevaluate"' in html, url
+        assert 'data-node="fit"' in html and "param <strong>alpha</strong>" in html
+        assert 'data-node="load"' not in html  # unchanged: not listed as changed
+        assert "Reused 1</strong> from the cache: <code>load</code>" in html
+    three = ",".join(str(r.pk) for r in sweep)
+    assert (
+        "What changed"
+        not in viewer.get(f"/mlops/experiments/compare?runs={three}").content.decode()
+    )
+    assert viewer.get(f"/mlops/experiments/changes?runs={three}").status_code == 400
+    assert viewer.get(f"/mlops/experiments/changes?runs={a},999999").status_code == 404
+    marked = viewer.get(f"/mlops/runs/{b}/?mark=fit%2Cevaluate").content.decode()
+    assert (
+        'id="marked-list"' in marked
+        and 'type="application/json">["fit", "evaluate"]</script>' in marked
+    )
+
+
 def test_curves_come_by_step_per_run_and_downsampled(sweep: list[Run], viewer: Client) -> None:
     ids = ",".join(str(r.pk) for r in sweep)
     body = viewer.get(f"/mlops/experiments/curves?runs={ids}&key=loss").json()
@@ -193,6 +222,7 @@ def test_query_counts_do_not_grow_with_the_runs(count: int, viewer: Client) -> N
         "/mlops/experiments/many/?sort=-metrics.accuracy",
         "/mlops/experiments/?sort=params.C&open=val_accuracy",
         "/mlops/experiments/compare?runs=" + ",".join(map(str, ids[:50])),
+        f"/mlops/experiments/changes?runs={ids[0]},{ids[-1]}",
     ]
     for url in urls:
         with CaptureQueriesContext(connection) as queries:

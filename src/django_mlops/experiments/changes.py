@@ -151,7 +151,7 @@ def _environment(before: Run, after: Run) -> list[Difference]:
     return found
 
 
-def _outcome(row: dict[str, Any] | None) -> str:
+def _outcome(row: Mapping[str, Any] | None) -> str:
     if row is None:
         return "absent"
     state = row["state"]
@@ -176,8 +176,8 @@ def _function_of(pipeline: Pipeline | None, node: str) -> tuple[str, frozenset[s
 
 def _node_change(
     node: str,
-    old: dict[str, Any] | None,
-    new: dict[str, Any] | None,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
     pipeline: Pipeline | None,
     changed_params: set[str],
 ) -> NodeChange:
@@ -209,7 +209,7 @@ def run_changes(before: Run, after: Run) -> RunChanges:
         .order_by("id")
         .values("run_id", "node", "state", "code_hash", "input_keys", "reads")
     )
-    tasks: dict[int, dict[str, dict[str, Any]]] = {before.pk: {}, after.pk: {}}
+    tasks: dict[int, dict[str, Mapping[str, Any]]] = {before.pk: {}, after.pk: {}}
     for row in rows:
         tasks[row["run_id"]][row["node"]] = row
     old_tasks, new_tasks = tasks[before.pk], tasks[after.pk]

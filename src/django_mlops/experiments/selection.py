@@ -31,6 +31,7 @@ def parse_run_ids(
 ) -> list[int]:
     """Run ids from ``["1,2", "3"]`` (comma lists, repeated fields), in order, without repeats."""
     ids: list[int] = []
+    repeated: list[int] = []
     for chunk in chunks:
         for part in chunk.split(","):
             part = part.strip()
@@ -38,13 +39,16 @@ def parse_run_ids(
                 continue
             if not part.isdigit() or not part.isascii() or len(part) > _MAX_DIGITS:
                 raise RunsProblem(f"'{part[:20]}' is not a run number")
-            if int(part) not in ids:
+            if int(part) in ids:
+                repeated.append(int(part))
+            else:
                 ids.append(int(part))
     if not minimum <= len(ids) <= maximum:
         wanted = f"exactly {minimum}" if minimum == maximum else f"{minimum} to {maximum}"
+        twice = f"run #{repeated[0]} is named twice: " if repeated else ""
         raise RunsProblem(
-            f"this needs {wanted} runs, got {len(ids)}: tick them in the experiments table, "
-            "or give ?runs=1,2,3"
+            f"{twice}this needs {wanted} different runs, got {len(ids)}: tick them in the "
+            "experiments table, or give ?runs=1,2,3"
         )
     return ids
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from ...experiments.curves import MAX_POINTS
+from ...experiments.selection import MAX_RUNS, MIN_RUNS
 
 __all__ = [
     "ChangesOut",
@@ -21,23 +22,40 @@ __all__ = [
 _RUNS_TEXT = 2000  # 50 ids of up to 18 digits, commas and spaces, with room to spare
 
 
+def _ids_pattern(least: int, most: int) -> str:
+    """A comma list of ``least`` to ``most`` run ids, as a JSON Schema pattern."""
+    return rf"^ *[0-9]{{1,18}}( *, *[0-9]{{1,18}}){{{least - 1},{most - 1}}} *$"
+
+
 class CompareQuery(Schema):
     """Which runs to compare: 2 to 50 ids; ``only_differences`` leaves out equal rows."""
 
-    runs: str = Field(max_length=_RUNS_TEXT, description="Run ids, comma separated: `1,2,3`.")
+    runs: str = Field(
+        max_length=_RUNS_TEXT,
+        pattern=_ids_pattern(MIN_RUNS, MAX_RUNS),
+        description="2 to 50 different run ids, comma separated: `1,2,3`.",
+    )
     only_differences: bool = Field(False, description="Leave out params and metrics all equal.")
 
 
 class ChangesQuery(Schema):
     """The two runs: A (before) then B (after)."""
 
-    runs: str = Field(max_length=_RUNS_TEXT, description="Two run ids: `A,B` (A before B).")
+    runs: str = Field(
+        max_length=_RUNS_TEXT,
+        pattern=_ids_pattern(2, 2),
+        description="Two different run ids: `A,B` (A before B).",
+    )
 
 
 class CurvesQuery(Schema):
     """Which runs and which metric's steps; at most ``points`` points per run."""
 
-    runs: str = Field(max_length=_RUNS_TEXT, description="Run ids, comma separated: `1,2,3`.")
+    runs: str = Field(
+        max_length=_RUNS_TEXT,
+        pattern=_ids_pattern(1, MAX_RUNS),
+        description="1 to 50 different run ids, comma separated: `1,2,3`.",
+    )
     metric: str = Field(min_length=1, max_length=200, description="A metric logged with a step.")
     points: int = Field(MAX_POINTS, ge=2, le=5000, description="Points kept per run, at most.")
 
