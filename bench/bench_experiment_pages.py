@@ -246,6 +246,9 @@ def main() -> None:
         "compare 50 runs": f"/mlops/experiments/compare?runs={joined}",
         "compare 50 runs, all rows": f"/mlops/experiments/compare?runs={joined}&all=1",
         "curves of 50 runs (loss)": f"/mlops/experiments/curves?runs={joined}&key=loss",
+        "what changed, 2 runs": f"/mlops/experiments/changes?runs={ids[1]},{ids[0]}",
+        "API compare 50 runs": f"/mlops/api/experiments/compare?runs={joined}",
+        "API curves of 50 runs": f"/mlops/api/experiments/curves?runs={joined}&metric=loss",
     }
     print(f"{'page':32} {'p50':>8} {'p95':>8} {'max':>8}  (ms, {args.requests} requests)")
     worst = 0.0

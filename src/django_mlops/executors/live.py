@@ -17,6 +17,7 @@ always the beginning of the task's final, bounded log.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -204,10 +205,23 @@ def configured_seconds() -> float:
 
 
 def forget_all() -> None:
-    """Empty the board: a forked worker process must not report its parent's attempts."""
+    """Empty the board: a worker process must not report its parent's attempts."""
     with _lock:
         _attempts.clear()
         _inline.clear()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's heartbeat thread may have held the lock at the fork, and it does
+    # not exist in the child to release it: a new lock and an empty board, or the
+    # child's first begin() (or forget_all) waits forever.
+    global _lock, _attempts, _inline
+    _lock = threading.Lock()
+    _attempts = {}
+    _inline = {}
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _InlineAttempt(LiveAttempt):
