@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, models, transaction
 from django.db.models.functions import Concat, Length, Substr
@@ -30,6 +30,9 @@ from django.utils import timezone
 
 from ..executors import live as board
 from ..models import LiveTask, Run, TaskRun
+
+if TYPE_CHECKING:
+    from ..queue.lease import Lease
 
 __all__ = [
     "FINAL_STATES",
@@ -66,11 +69,18 @@ def _when(seconds: float) -> dt.datetime:
 
 
 class LivePublisher:
-    """Publishes one run's running attempts from this process, one transaction per tick."""
+    """Publishes one run's running attempts from this process, one transaction per tick.
 
-    def __init__(self, run_id: int, using: str) -> None:
+    With the queue's ``lease``, every write is fenced by it: the tick's transaction
+    first renews the claim (locking the run's row until it commits), and a worker
+    whose claim was taken over writes nothing more and deletes nothing, since the
+    live rows are then the new holder's.
+    """
+
+    def __init__(self, run_id: int, using: str, lease: Lease | None = None) -> None:
         self.run_id = run_id
         self.using = using
+        self.lease = lease
         self._sent: dict[int, _Sent] = {}  # node id -> what is written
         # Rows of an earlier runner of this run (a run taken over from the queue)
         # may be there: the first tick replaces them.
@@ -119,6 +129,8 @@ class LivePublisher:
             return
         try:
             with transaction.atomic(using=self.using):
+                if self.lease is not None and not self.lease.renew():
+                    return  # taken over: nothing of this worker's is written any more
                 rows = LiveTask.objects.using(self.using).filter(run_id=self.run_id)
                 if not self._fresh:
                     rows.delete()
@@ -135,9 +147,14 @@ class LivePublisher:
         self._sent = after
 
     def clear(self) -> None:
-        """Delete the run's live rows (its runner is done with it)."""
+        """Delete the run's live rows (its runner is done with it); with a lease, while it holds.
+
+        Conditional on the claim, not on ``lease.lost``: a run that ended is no
+        longer ``running`` (so its lease no longer renews), yet its rows are still
+        this worker's to delete; a run taken over has another claim number.
+        """
         self._sent = {}
-        clear_live(self.using, self.run_id)
+        clear_live(self.using, self.run_id, None if self.lease is None else self.lease.claim)
 
 
 def _appended(texts: tuple[str, str, str]) -> dict[str, Any]:
@@ -149,10 +166,16 @@ def _appended(texts: tuple[str, str, str]) -> dict[str, Any]:
     }
 
 
-def clear_live(using: str, run_id: int) -> None:
-    """Delete a run's live rows; a failure is only logged (readers ignore them anyway)."""
+def clear_live(using: str, run_id: int, claim: int | None = None) -> None:
+    """Delete a run's live rows (only while its claim is ``claim``, when given).
+
+    A failure is only logged: readers ignore the rows of a run that is not running.
+    """
+    rows = LiveTask.objects.using(using).filter(run_id=run_id)
+    if claim is not None:
+        rows = rows.filter(run__claims=claim)
     try:
-        LiveTask.objects.using(using).filter(run_id=run_id).delete()
+        rows.delete()
     except DatabaseError as exc:
         logger.debug("run %s: live rows not deleted (%s)", run_id, exc)
 

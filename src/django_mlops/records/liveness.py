@@ -99,10 +99,11 @@ class Heartbeat:
     def _beat(self) -> None:
         from .live import LivePublisher
 
-        publisher = LivePublisher(self.run_id, self.using) if self.live_seconds else None
+        publisher = (
+            LivePublisher(self.run_id, self.using, self.lease) if self.live_seconds else None
+        )
         step = min(self.interval, self.live_seconds or self.interval)
         next_beat = time.monotonic() + self.interval
-        lost = False
         try:
             while not self._stop.wait(step):
                 if publisher is not None:
@@ -115,8 +116,7 @@ class Heartbeat:
                         # A run from the queue: renewed only while the claim is the
                         # worker's own; once lost, the writer abandons the run.
                         if not self.lease.beat():
-                            lost = True  # its live rows are the new holder's now
-                            return
+                            return  # lost: its live rows are the new holder's now
                         continue
                     Run.objects.using(self.using).filter(pk=self.run_id, status="running").update(
                         heartbeat_at=timezone.now()
@@ -124,8 +124,8 @@ class Heartbeat:
                 except DatabaseError as exc:
                     logger.debug("run %s: heartbeat not written (%s)", self.run_id, exc)
         finally:
-            if publisher is not None and not lost:
-                publisher.clear()
+            if publisher is not None:
+                publisher.clear()  # not when the lease was lost: the rows are the new holder's
             connections[self.using].close()  # this thread's own connection
 
 
