@@ -187,6 +187,9 @@ def test_two_runs_compared_show_what_changed_with_marked_dags(
     )
     assert viewer.get(f"/mlops/experiments/changes?runs={three}").status_code == 400
     assert viewer.get(f"/mlops/experiments/changes?runs={a},999999").status_code == 404
+    run_page = viewer.get(f"/mlops/runs/{b}/").content.decode()
+    assert f'href="/mlops/experiments/changes?runs={a},{b}">What changed since #{a}<' in run_page
+    assert 'id="changes-since-previous"' not in viewer.get(f"/mlops/runs/{a}/").content.decode()
     marked = viewer.get(f"/mlops/runs/{b}/?mark=fit%2Cevaluate").content.decode()
     assert (
         'id="marked-list"' in marked

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -120,10 +121,18 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             .select_related("model")
             .order_by("model__name", "version")
         ),
+        "previous": _previous_run_id(run),
         # ?mark=fit,evaluate outlines those steps (the "what changed" panel links here).
         "marked": [n for n in request.GET.get("mark", "").split(",") if n in states],
     }
     return render(request, "mlops/runs/detail.html", context)
+
+
+def _previous_run_id(run: Run) -> int | None:
+    """The id of the pipeline's run started just before this one (for "what changed")."""
+    earlier = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, id__lt=run.pk)
+    rows = Run.objects.filter(earlier, pipeline=run.pipeline).order_by("-created_at", "-id")
+    return rows.values_list("pk", flat=True).first()
 
 
 def _counts(states: dict[str, str]) -> list[tuple[str, int]]:
