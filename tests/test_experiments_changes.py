@@ -171,3 +171,17 @@ def test_reproduce_reads_its_differences_from_the_same_core() -> None:
     report = reproduce_run(original.pk)
     assert set(report.code_changes) == {"load"}
     assert report.input_key_changes["scale"] == ["x"]
+
+
+def test_a_planned_step_that_never_ran_is_not_listed_as_changed() -> None:
+    p = Pipeline("changes_concept", params={"x": 1})
+
+    @p.node(inputs=["params:x"], outputs="doubled")
+    def double(x: int) -> int:
+        return 2 * x
+
+    p.concept("explain", inputs=["doubled"], outputs="report", description="later")
+    changes = run_changes(p.run(params={"x": 1}), p.run(params={"x": 2}))
+    nodes = {n.node: n for n in changes.nodes}
+    assert nodes["explain"].inputs and nodes["explain"].after == "not_started"
+    assert changes.changed_nodes == ["double"]

@@ -22,6 +22,8 @@ __all__ = ["Difference", "NodeChange", "RunChanges", "run_changes"]
 
 # Task states in which the node's function ran in that run.
 _RAN = frozenset({"succeeded", "failed", "retrying", "running"})
+# What a run did with a node that left it outputs (or tried to).
+_PRODUCED = frozenset({"ran", "reused"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,13 @@ class NodeChange:
 
     @property
     def changed(self) -> bool:
-        """Something that decides the node's outputs differs between the runs."""
-        return bool(self.code or self.inputs or self.reads or self.params)
+        """Something that decides the node's outputs differs, and a run has its outputs.
+
+        A node neither run executed nor reused (a concept step, one outside both
+        selections) has no outputs that could differ, whatever its inputs' keys.
+        """
+        produced = {self.before, self.after} & _PRODUCED
+        return bool(produced) and bool(self.code or self.inputs or self.reads or self.params)
 
     @property
     def cause(self) -> bool:

@@ -71,3 +71,9 @@ def caret_pad(text: str) -> str:
 def caret_marks(text: str) -> str:
     """One caret per character of ``text``: the underline of a filter's mistake."""
     return "^" * max(len(text), 1)
+
+
+@register.filter
+def run_outcome(value: str) -> str:
+    """What a run did with a node, in words: "ran", "reused", "not started"."""
+    return value.replace("_", " ")
