@@ -169,6 +169,21 @@ std::size_t Scheduler::take_locked(std::vector<NodeId>& out, std::size_t limit) 
   std::size_t count = std::min(limit, heap_.size());
   if (max_concurrency_ != 0) count = std::min(count, max_concurrency_ - running_);
   out.reserve(out.size() + count);
+  if (count == heap_.size() && count > 1) {
+    // Taking every ready node (the inline loop does): one sort into the order the
+    // pops would give (ranks are unique, so there are no ties), not a pop each.
+    std::sort(heap_.begin(), heap_.end(),
+              [](const ReadyEntry& a, const ReadyEntry& b) { return LowerPriority{}(b, a); });
+    for (const ReadyEntry& entry : heap_) {
+      const NodeId node = by_rank_[entry.rank];
+      states_[node] = NodeState::running;
+      ++attempts_[node];
+      out.push_back(node);
+    }
+    heap_.clear();
+    running_ += count;
+    return count;
+  }
   for (std::size_t i = 0; i < count; ++i) {
     std::pop_heap(heap_.begin(), heap_.end(), LowerPriority{});
     const NodeId node = by_rank_[heap_.back().rank];

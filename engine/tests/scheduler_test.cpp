@@ -158,6 +158,33 @@ TEST(Scheduler, LongestRemainingPathFirst) {
   EXPECT_EQ(s.take_ready(1), (std::vector<NodeId>{1}));
 }
 
+TEST(Scheduler, TakingAllGivesThePopOrder) {
+  // Taking every ready node sorts them at once; the order must be the one that
+  // taking them one at a time gives: larger remaining path first, then rank.
+  std::vector<std::vector<NodeId>> parents{{}};
+  std::vector<double> node_costs{1.0};
+  for (NodeId i = 1; i < 40; ++i) {
+    parents.push_back({0});
+    node_costs.push_back(static_cast<double>((i * 7) % 5));  // ties in cost, by rank then
+  }
+  const Graph graph = graph_from_parents(parents, node_costs);
+  Scheduler one_by_one(graph, all(40, S::pending));
+  Scheduler at_once(graph, all(40, S::pending));
+  one_by_one.take_ready();
+  at_once.take_ready();
+  one_by_one.succeed(0);
+  at_once.succeed(0);
+  std::vector<NodeId> popped;
+  for (std::vector<NodeId> next = one_by_one.take_ready(1); !next.empty();
+       next = one_by_one.take_ready(1)) {
+    popped.push_back(next[0]);
+  }
+  EXPECT_EQ(at_once.take_ready(), popped);
+  EXPECT_EQ(at_once.ready_count(), 0u);
+  EXPECT_EQ(at_once.state(5), S::running);
+  EXPECT_EQ(at_once.attempts(5), 1u);
+}
+
 TEST(Scheduler, CostsOptionOverridesGraphCosts) {
   const Graph graph = diamond({1.0, 1.0, 5.0, 1.0});
   Scheduler s(graph, all(4, S::pending), costs({1.0, 7.0, 1.0, 1.0}));

@@ -26,6 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
@@ -176,6 +177,17 @@ class NodeColumns:
     first_output: list[str]
     # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
     reading: list[int]
+    # Exactly one input (most nodes): the loop passes it by a plain call.
+    single_input: list[bool]
+    # Per node with several inputs, an itemgetter that takes its arguments from a
+    # run's values as one tuple (None for the others): made once, not per run.
+    getters: list[Callable[[Mapping[str, Any]], tuple[Any, ...]] | None]
+    # Ids of the nodes with a timeout (they run through an executor's watchdog).
+    timed: frozenset[int]
+    # Ids of the concept steps and of the nodes with cache=False: planning and the
+    # loop visit these few, not every node.
+    concepts: list[int]
+    uncacheable: list[int]
 
 
 class Pipeline:
@@ -273,6 +285,13 @@ class Pipeline:
                         single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
                         first_output=[n.outputs[0] if n.outputs else "" for n in nodes],
                         reading=[n.id for n in nodes if n.reads],
+                        single_input=[len(n.inputs) == 1 for n in nodes],
+                        getters=[
+                            itemgetter(*n.inputs) if len(n.inputs) > 1 else None for n in nodes
+                        ],
+                        timed=frozenset(n.id for n in nodes if n.timeout is not None),
+                        concepts=[n.id for n in nodes if n.is_concept],
+                        uncacheable=[n.id for n in nodes if not n.cache],
                     )
         return columns
 

@@ -14,8 +14,7 @@ Successes are told to the scheduler a batch at a time (``succeed_and_take``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from operator import itemgetter
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import capture as capturing
@@ -86,7 +85,10 @@ def _run_batches(
     One function on purpose: at 10k no-op nodes each lookup hoisted out of the
     per-node body is measurable in an unrecorded run.
     """
-    nodes, funcs, inputs, values = ex.nodes, ex.funcs, ex.inputs, ex.values
+    funcs, inputs, values, columns = ex.funcs, ex.inputs, ex.values, ex.plan.pipeline.columns
+    node_names, timed, getters = columns.names, columns.timed, columns.getters
+    single_input = columns.single_input
+    any_timed = bool(timed)  # a bool: no truth test of the set per node
     attempts, recorder = ex.attempts, ex.recorder
     succeed_and_take = ex.scheduler.succeed_and_take
     unreported = ex.unreported
@@ -94,8 +96,12 @@ def _run_batches(
     succeeded, failed = ex.succeeded, ex.failed
     record = recorder is not None
     clock, monotonic = time.time, time.monotonic
-    enter_capture, leave_capture = capturing.enter, capturing.leave
-    capture_each = record and per_node
+    # Recorded runs and runs with progress events set things around each call.
+    watch = (
+        _Watch(context, capture, per_node, record and per_node, slot)
+        if record or per_node
+        else None
+    )
     pid = current_pid()
     next_flush = monotonic() + flush_seconds
     while not ex.cancelled:
@@ -104,57 +110,53 @@ def _run_batches(
         if not ready:
             break  # nothing runs between batches here: no ready node means all are final
         for node_id in ready:
-            node = nodes[node_id]
             if record and monotonic() >= next_flush:
                 ex.flush_records()
                 if ex.cancelled:
                     _not_started(ex, ready[ready.index(node_id) :])
                     return
                 next_flush = monotonic() + flush_seconds
-            if node.timeout is not None:
+            if any_timed and node_id in timed:
                 _run_with_executor(ex, node_id)
                 continue
             names = inputs[node_id]
+            # One input (most nodes) goes by a plain call: ``f(*args)`` would build
+            # a tuple per node and, in CPython 3.11, leave the interpreter's inlined
+            # call path. Several come as one tuple from the node's itemgetter.
+            one = single_input[node_id]
+            args: Sequence[Any] = ()
+            stored = False
             try:
-                # No comprehension (a frame per call): one input as a tuple, several
-                # through an itemgetter, which returns them as a tuple.
-                args: Sequence[Any]
-                if len(names) == 1:
-                    args = (values[names[0]],)
-                else:
-                    args = itemgetter(*names)(values) if names else ()
-            except KeyError:
-                args = ()  # an input of a reused node: loaded below, with its errors
+                if one:
+                    arg = values[names[0]]
+                elif names:
+                    args = getters[node_id](values)
+            except KeyError:  # an input of a reused node: loaded below, with its errors
+                one, stored = False, True
             if record or per_node:
                 attempt = ex.start_attempt(node_id)
             else:
                 attempt = attempts[node_id] = attempts[node_id] + 1
-            if not args and names:
+            if stored:
                 try:
                     args = ex.arguments(node_id)
                 except Exception as exc:  # a stored input that cannot be loaded
                     failed(node_id, ex.no_outcome(node_id, f"cannot load an input: {exc}"))
                     continue
+            name = node_names[node_id]
             # A node that logs nothing leaves the context's events list empty: the
             # next one reuses it (no allocation per node).
-            context.node, context.attempt = node.name, attempt
-            token = set_current(context) if per_node else None
-            capture_token = enter_capture(capture) if capture_each else None
+            context.node, context.attempt = name, attempt
             started = clock() if record else 0.0  # unrecorded runs keep no timings
-            if slot is not None:
-                slot.current = (node_id, node.name, attempt, started)
             try:
-                try:
-                    value: Any = funcs[node_id](*args)
-                finally:
-                    if slot is not None:
-                        slot.current = None
-                    if capture_token is not None:
-                        leave_capture(capture_token)
-                    if token is not None:
-                        reset_current(token)
+                if watch is None:  # nothing to set around the call
+                    value: Any = funcs[node_id](arg) if one else funcs[node_id](*args)
+                else:
+                    value = watch.call(
+                        funcs[node_id], (arg,) if one else args, node_id, name, attempt, started
+                    )
             except (SystemExit, Exception) as exc:
-                error, tb_text = exception_texts(exc, node.name)
+                error, tb_text = exception_texts(exc, name)
                 failed(
                     node_id,
                     _outcome(
@@ -186,6 +188,51 @@ def _run_batches(
                 if events:
                     context.events = []
                     ex.keep_events(events)
+
+
+class _Watch:
+    """What a recorded run, or one with progress events, sets around a node's call.
+
+    Kept out of the loop's body so an unrecorded run pays for none of it.
+    """
+
+    __slots__ = ("capture", "capture_each", "context", "per_node", "slot")
+
+    def __init__(
+        self,
+        context: TaskContext,
+        capture: capturing.Capture,
+        per_node: bool,
+        capture_each: bool,
+        slot: live.InlineSlot | None,
+    ) -> None:
+        self.context, self.capture, self.per_node = context, capture, per_node
+        self.capture_each, self.slot = capture_each, slot
+
+    def call(
+        self,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        node_id: int,
+        name: str,
+        attempt: int,
+        started: float,
+    ) -> Any:
+        """``func(*args)`` as the current task (``per_node``), its output captured, on view."""
+        token = set_current(self.context) if self.per_node else None
+        capture_token = capturing.enter(self.capture) if self.capture_each else None
+        slot = self.slot
+        if slot is not None:  # the node being called, for the live view
+            slot.current = (node_id, name, attempt, started)
+        try:
+            return func(*args)
+        finally:
+            if slot is not None:
+                slot.current = None
+            if capture_token is not None:
+                capturing.leave(capture_token)
+            if token is not None:
+                reset_current(token)
 
 
 def _outcome(

@@ -99,7 +99,10 @@ class Execution:
         self.states = list(plan.initial)
         self.attempts = [0] * len(self.nodes)
         self.running: dict[int, str] = {}
-        self.done = sum(map(_FINAL.__contains__, self.states))  # a C loop, not a generator
+        # Nodes in a final state, for progress events (the only reader): counted
+        # only when someone listens (``emit`` counts the settled ones on first use).
+        self.done = 0
+        self._settled: int | None = None
         columns = pipeline.columns
         self.scheduler = _engine.Scheduler(pipeline.graph, plan.engine_plan, 0, columns.retries)
         self.started = time.monotonic()
@@ -111,9 +114,9 @@ class Execution:
         self.inputs = columns.inputs
         funcs = columns.funcs
         # Read-only here: the lists belong to the pipeline and serve every run.
-        self.funcs: list[Callable[..., Any]] = (
-            [f or _concept_step for f in funcs] if None in funcs else cast(Any, funcs)
-        )
+        self.funcs: list[Callable[..., Any]] = cast(Any, funcs)
+        if columns.concepts:  # a concept step has no function: a copy with a stand-in
+            self.funcs = [f or _concept_step for f in funcs]
         self.single = columns.single_output
         self.first_output = columns.first_output
         # Nothing to record and nobody to tell: successes take the shortest path.
@@ -129,13 +132,15 @@ class Execution:
     def emit(self, kind: str, node: str | None, state: str | None, error: str = "") -> None:
         """Tell ``on_event`` about a step of the run."""
         if self.on_event is not None:
+            if self._settled is None:  # a C loop, not a generator
+                self._settled = sum(map(_FINAL.__contains__, self.plan.initial))
             self.on_event(
                 RunEvent(
                     kind,
                     self.run_id,
                     node,
                     state,
-                    self.done,
+                    self._settled + self.done,
                     len(self.nodes),
                     time.monotonic() - self.started,
                     tuple(self.running.values()),
@@ -232,7 +237,7 @@ class Execution:
             self.values[self.first_output[node_id]] = value
         elif not self._keep_outputs(node_id, value, outcome):
             return  # the outputs were refused: the attempt failed
-        if self.recorder is None and outcome is not None and outcome.events:
+        if outcome is not None and outcome.events and self.recorder is None:
             self.keep_events(outcome.events)
         unreported = self.unreported
         if unreported is None:
@@ -388,7 +393,8 @@ class Execution:
         """Every node's final state; the scheduler knows about failure spread and cancels."""
         self.report_successes()
         states: list[str] = self.scheduler.state_names()
-        if "cancelled" in self.states:
+        # Only a cancel marks nodes cancelled here: most runs skip the scan of every state.
+        if self.cancelled and "cancelled" in self.states:
             for node_id, state in enumerate(self.states):
                 if state == "cancelled":  # stopped while running: the scheduler says running
                     states[node_id] = "cancelled"

@@ -283,10 +283,9 @@ def _make_plan(
         engine_plan=plan,
         reads=reads if fingerprints else {},
     )
-    if "not_cacheable" in reasons:
-        for i, reason in enumerate(reasons):
-            if reason == "not_cacheable" and not nodes[i].outputs and not nodes[i].is_concept:
-                details[i] = _SIDE_EFFECTS_WORDS
+    for i in pipeline.columns.uncacheable:  # only these can be not_cacheable
+        if reasons[i] == "not_cacheable" and not nodes[i].outputs and not nodes[i].is_concept:
+            details[i] = _SIDE_EFFECTS_WORDS
     if previous_tasks is not None and "not_stored" in reasons:
         rerun = [i for i, reason in enumerate(reasons) if reason == "not_stored"]
         previous = previous_tasks([nodes[i].name for i in rerun])
