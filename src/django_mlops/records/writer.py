@@ -30,6 +30,7 @@ from django.db import DatabaseError, connections, router, transaction
 from ..artifacts import Serialized, serialize
 from ..models import Artifact, Param, Run
 from .batch import write_batch
+from .collector import collector_paused
 from .history import RunHistory
 from .retrying import RETRY_AT_END, RETRY_DURING_RUN, is_passing_error
 from .rows import HOST, TaskRow, row_from_outcome, settled_row
@@ -265,6 +266,11 @@ class RecordWriter:
         idle = not (self.dirty or self.metrics or self.params or self.logged or self.models)
         if not first and idle and ending is None:
             return
+        with collector_paused():  # rows built and freed here: see ``records.collector``
+            self._write(first, final, ending)
+
+    def _write(self, first: bool, final: bool, ending: Callable[[], None] | None) -> None:
+        """The flush's writes, retried; a committed flush empties the buffer."""
         deadline = time.monotonic() + (RETRY_AT_END if final else RETRY_DURING_RUN)
         delay = 0.05
         while True:
