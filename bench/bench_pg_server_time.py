@@ -2,7 +2,7 @@
 
 The server's own timing, per node of a 10k no-op run: every batched INSERT the
 records writer sends (``records.sql.Table``) is run as ``EXPLAIN (ANALYZE,
-TIMING OFF)`` of itself (it still inserts; the server reports its execution
+TIMING ...)`` of itself (it still inserts; the server reports its execution
 time and the time of each trigger), and the run's transactions are timed at
 COMMIT. Two runs: as the writer runs them (the foreign keys Django declares
 ``DEFERRABLE INITIALLY DEFERRED`` are checked at COMMIT), then with ``SET
@@ -53,16 +53,30 @@ class ServerTimes:
         cursor = context["cursor"]
         if self.immediate:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", params)
+        # Trigger times are reported only with timing on (costlier, so only then).
+        timing = "ON" if self.immediate else "OFF"
+        cursor.execute(f"EXPLAIN (ANALYZE, TIMING {timing}, FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         table = sql.split()[2].strip('"')
         self.statements[table] += float(plan[0]["Execution Time"])
         for trigger in plan[0].get("Triggers", []):
-            self.triggers[f"{trigger['Relation']}.{trigger['Trigger Name']}"] += float(
-                trigger["Time"]
-            )
+            name = self._constraint(cursor, trigger["Trigger Name"])
+            self.triggers[f"{trigger['Relation']}: {name}"] += float(trigger["Time"])
         return None
+
+    @staticmethod
+    def _constraint(cursor: Any, trigger: str) -> str:
+        """The foreign key a referential-integrity trigger checks: column -> table."""
+        cursor.execute(
+            "SELECT a.attname, c.confrelid::regclass::text FROM pg_trigger t"
+            " JOIN pg_constraint c ON c.oid = t.tgconstraint"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " WHERE t.tgname = %s",
+            [trigger],
+        )
+        found = cursor.fetchone()
+        return f"{found[0]} -> {found[1]}" if found else trigger
 
     def timed_commit(self, commit: Callable[[], None]) -> Callable[[], None]:
         """``commit`` with its wall time added to ``commit_ms`` (localhost: the server's)."""
@@ -91,9 +105,9 @@ def main() -> None:
     django.setup()
     call_command("migrate", verbosity=0)
     from django.db import connection
-    from peers.dags import make_dag, noop
 
     from django_mlops import Pipeline
+    from peers.dags import make_dag, noop
 
     pipeline = Pipeline(f"pgtime_{args.shape}")
     for name, parents in make_dag(args.shape, args.nodes):
