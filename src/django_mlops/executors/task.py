@@ -124,7 +124,9 @@ def _error_line(exc: BaseException) -> str:
 def _traceback_text(exc: BaseException) -> str:
     # Skip the calling loops' frames: the user's function is where the story starts.
     tb: TracebackType | None = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES and tb.tb_next is not None:
+    while (
+        tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES
+    ):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 

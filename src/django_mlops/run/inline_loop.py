@@ -130,7 +130,7 @@ def _run_batches(
                 if one:
                     arg = values[names[0]]
                 elif names:
-                    args = getters[node_id](values)
+                    args = getters[node_id](values)  # type: ignore[misc]  # set for 2+ inputs
             except KeyError:  # an input of a reused node: loaded below, with its errors
                 one, stored = False, True
             if record or per_node:
