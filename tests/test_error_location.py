@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from django_mlops.discovery import import_file
-from django_mlops.pipeline import Pipeline, _registry
+from django_mlops.pipeline import Pipeline
+from django_mlops.pipeline_registry import _registry
 
 USER_CODE = """
 from django_mlops import Pipeline

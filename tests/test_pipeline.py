@@ -23,7 +23,7 @@ from django_mlops import (
 )
 from django_mlops.discovery import get_pipeline, import_file, load_pipeline
 from django_mlops.errors import PipelineNotFound, UnknownParamError
-from django_mlops.pipeline import _registry
+from django_mlops.pipeline_registry import _registry
 
 
 @pytest.fixture(autouse=True)

@@ -18,27 +18,31 @@ needs the whole graph: inputs that nobody produces.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from operator import itemgetter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _engine
 from .errors import PipelineError, UnknownParamError
 from .metric_directions import Direction, declare_directions
 from .node_signature import check_inputs, positional_names
+from .nodes import PARAM_PREFIX, Node, NodeColumns, as_names, first_paragraph, node_columns
 from .params import Param, declare_params
+from .pipeline_registry import (
+    all_registered,
+    register,
+    registered,
+    replacing_registrations,
+)
 
 if TYPE_CHECKING:
     from .run.runner import AnyRun
 
 __all__ = [
+    "PARAM_PREFIX",
     "Node",
     "NodeColumns",
     "Pipeline",
@@ -47,147 +51,12 @@ __all__ = [
     "replacing_registrations",
 ]
 
-# A str as JSON (what json.dumps does with ensure_ascii), the C function itself.
-_json_quote = json.encoder.encode_basestring_ascii
-
-PARAM_PREFIX = "params:"
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One step of a pipeline: a function (or a planned concept step) and its datasets.
-
-    ``inputs`` keeps the declared order, including ``params:<name>`` entries; the
-    function receives one positional argument per input. ``returns_tuple`` is true
-    when outputs were declared as a list: the function then returns a tuple.
-    """
-
-    name: str
-    func: Callable[..., Any] | None
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    tags: tuple[str, ...] = ()
-    retries: int = 0
-    timeout: float | None = None
-    cache: bool = True
-    description: str = ""
-    is_concept: bool = False
-    returns_tuple: bool = False
-    # Files, folders or glob patterns the node reads, as declared; relative ones
-    # are relative to ``reads_root`` (the pipeline's folder, fixed at definition).
-    reads: tuple[str, ...] = ()
-    reads_root: str = ""
-    id: int = field(default=-1, compare=False)
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        """Names of the pipeline params this node reads (without the ``params:`` prefix)."""
-        return tuple(i[len(PARAM_PREFIX) :] for i in self.inputs if i.startswith(PARAM_PREFIX))
-
-    @property
-    def datasets(self) -> tuple[str, ...]:
-        """Input dataset names (params left out)."""
-        return tuple(i for i in self.inputs if not i.startswith(PARAM_PREFIX))
-
-
-def _first_paragraph(doc: str | None) -> str:
-    if not doc:
-        return ""
-    text = inspect.cleandoc(doc)
-    return text.split("\n\n", 1)[0].replace("\n", " ").strip()
-
-
-def _as_names(value: str | Iterable[str] | None, what: str, node: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    names = (value,) if isinstance(value, str) else tuple(value)
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise PipelineError(f"node '{node}': {what} must be non-empty strings, got {name!r}")
-    return names
 
 
 def _is_interactive(namespace: Mapping[str, Any]) -> bool:
     """Whether code runs at a prompt: ``__main__`` with no file (REPL, ``-c``, IPython, Jupyter)."""
     return namespace.get("__name__") == "__main__" and not namespace.get("__file__")
-
-
-# Pipelines by name, so the CLI, the site and worker processes find them again.
-_registry: dict[str, Pipeline] = {}
-_registry_lock = threading.Lock()
-
-
-def registered(name: str) -> Pipeline | None:
-    """The pipeline registered under ``name``, or None."""
-    return _registry.get(name)
-
-
-def all_registered() -> list[Pipeline]:
-    """Every registered pipeline, sorted by name."""
-    return sorted(_registry.values(), key=lambda p: p.name)
-
-
-_replacing = threading.local()
-
-
-@contextlib.contextmanager
-def replacing_registrations() -> Iterator[None]:
-    """Within the block, a pipeline replaces another module's pipeline of the same name.
-
-    For a file loaded by its path (``mlops retry`` of a run from ``a/p.py`` while
-    ``b/p.py`` defined a pipeline of the same name): the file asked for wins.
-    """
-    before = getattr(_replacing, "active", False)
-    _replacing.active = True
-    try:
-        yield
-    finally:
-        _replacing.active = before
-
-
-def _register(pipeline: Pipeline) -> None:
-    with _registry_lock:
-        existing = _registry.get(pipeline.name)
-        # A module that is imported again (tests reload modules, autoreload) redefines
-        # its pipelines: the newer definition wins. Two modules claiming one name is a bug.
-        replacing = getattr(_replacing, "active", False)
-        if existing is not None and existing.module != pipeline.module and not replacing:
-            raise PipelineError(
-                f"pipeline name '{pipeline.name}' is already defined in module "
-                f"'{existing.module}' (redefined in '{pipeline.module}')"
-            )
-        _registry[pipeline.name] = pipeline
-
-
-@dataclass(frozen=True)
-class NodeColumns:
-    """A pipeline's per-node fields as lists indexed by node id (``Pipeline.columns``)."""
-
-    names: list[str]
-    inputs: list[tuple[str, ...]]
-    funcs: list[Callable[..., Any] | None]  # None for a concept step
-    retries: list[int]
-    cacheable: list[bool]
-    # The first output's name as a JSON string ('' for none): records name outputs.
-    # One output, returned as is (not a tuple to unpack): the common case.
-    single_output: list[bool]
-    # The first output's name ("" for none).
-    first_output: list[str]
-    # Ids of the nodes that declare ``reads``: usually none, so planning skips files.
-    reading: list[int]
-    # Exactly one input (most nodes): the loop passes it by a plain call.
-    single_input: list[bool]
-    # Per node with several inputs, an itemgetter that takes its arguments from a
-    # run's values as one tuple (None for the others): made once, not per run.
-    getters: list[Callable[[Mapping[str, Any]], tuple[Any, ...]] | None]
-    # Ids of the nodes with a timeout (they run through an executor's watchdog).
-    timed: frozenset[int]
-    # Ids of the concept steps and of the nodes with cache=False: planning and the
-    # loop visit these few, not every node.
-    concepts: list[int]
-    uncacheable: list[int]
 
 
 class Pipeline:
@@ -234,7 +103,7 @@ class Pipeline:
         self._nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
         self._columns: NodeColumns | None = None
-        _register(self)
+        register(self)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name!r}: {len(self._nodes)} nodes>"
@@ -275,24 +144,7 @@ class Pipeline:
             with self.definition_lock:
                 columns = self._columns
                 if columns is None:
-                    nodes = self._nodes
-                    columns = self._columns = NodeColumns(
-                        names=[n.name for n in nodes],
-                        inputs=[n.inputs for n in nodes],
-                        funcs=[n.func for n in nodes],
-                        retries=[n.retries for n in nodes],
-                        cacheable=[n.cache for n in nodes],
-                        single_output=[len(n.outputs) == 1 and not n.returns_tuple for n in nodes],
-                        first_output=[n.outputs[0] if n.outputs else "" for n in nodes],
-                        reading=[n.id for n in nodes if n.reads],
-                        single_input=[len(n.inputs) == 1 for n in nodes],
-                        getters=[
-                            itemgetter(*n.inputs) if len(n.inputs) > 1 else None for n in nodes
-                        ],
-                        timed=frozenset(n.id for n in nodes if n.timeout is not None),
-                        concepts=[n.id for n in nodes if n.is_concept],
-                        uncacheable=[n.id for n in nodes if not n.cache],
-                    )
+                    columns = self._columns = node_columns(self._nodes)
         return columns
 
     def __getitem__(self, name: str) -> Node:
@@ -360,29 +212,29 @@ class Pipeline:
             declared_inputs = (
                 positional_names(f, node_name)
                 if inputs is None
-                else _as_names(inputs, "inputs", node_name)
+                else as_names(inputs, "inputs", node_name)
             )
             check_inputs(f, declared_inputs, node_name)
             if retries < 0:
                 raise PipelineError(f"node '{node_name}': retries must be >= 0, got {retries}")
             if timeout is not None and timeout <= 0:
                 raise PipelineError(f"node '{node_name}': timeout must be > 0, got {timeout}")
-            declared_outputs = _as_names(outputs, "outputs", node_name)
-            declared_reads = _as_names(reads, "reads", node_name)
+            declared_outputs = as_names(outputs, "outputs", node_name)
+            declared_reads = as_names(reads, "reads", node_name)
             self._add(
                 Node(
                     name=node_name,
                     func=f,
                     inputs=declared_inputs,
                     outputs=declared_outputs,
-                    tags=_as_names(tags, "tags", node_name),
+                    tags=as_names(tags, "tags", node_name),
                     retries=int(retries),
                     timeout=timeout,
                     # No outputs: nothing to reuse but the side effects, which a
                     # cache hit would silently skip.
                     cache=bool(declared_outputs) if cache is None else bool(cache),
                     description=(
-                        description if description is not None else _first_paragraph(f.__doc__)
+                        description if description is not None else first_paragraph(f.__doc__)
                     ),
                     returns_tuple=outputs is not None and not isinstance(outputs, str),
                     reads=declared_reads,
@@ -412,9 +264,9 @@ class Pipeline:
             Node(
                 name=name,
                 func=None,
-                inputs=_as_names(inputs, "inputs", name),
-                outputs=_as_names(outputs, "outputs", name),
-                tags=_as_names(tags, "tags", name),
+                inputs=as_names(inputs, "inputs", name),
+                outputs=as_names(outputs, "outputs", name),
+                tags=as_names(tags, "tags", name),
                 cache=False,
                 description=description,
                 is_concept=True,

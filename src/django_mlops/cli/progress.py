@@ -19,7 +19,7 @@ from .. import capture as capturing
 from .formatting import STATE_COLOURS, format_duration, paint, plural
 
 if TYPE_CHECKING:
-    from ..run.loop import RunEvent
+    from ..run.events import RunEvent
     from .base import Console, TextStream
 
 __all__ = ["LiveProgress", "PlainProgress", "Progress", "make_progress"]

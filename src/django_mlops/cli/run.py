@@ -11,7 +11,7 @@ from .summary import exit_code, print_summary
 
 if TYPE_CHECKING:
     from ..models import Run
-    from ..run.loop import RunEvent
+    from ..run.events import RunEvent
     from ..run.runner import AnyRun
 
 __all__ = ["register", "run_with_progress"]

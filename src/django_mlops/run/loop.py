@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import _engine
-from ..errors import NodeOutputError
-from ..pipeline import Node
+from .events import RunEvent
+from .outcomes import failed_outcome, outputs_of
 from .planning import RunPlan
 
 if TYPE_CHECKING:
@@ -33,37 +32,6 @@ _FAILED = frozenset({"failed", "upstream_failed"})
 _FINAL = frozenset(
     {"succeeded", "cached", "failed", "upstream_failed", "not_started", "cancelled", "excluded"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RunEvent:
-    """A step of a run, for live progress displays (``on_event``)."""
-
-    kind: str  # run_started, task_started, task_finished, run_finished
-    run_id: int | None
-    node: str | None
-    state: str | None  # a NodeState name for task events, the run status for run_finished
-    done: int  # nodes in a final state
-    total: int  # nodes in the pipeline
-    elapsed: float  # seconds since the run started
-    running: tuple[str, ...]  # nodes running now
-    error: str = ""  # the error line of a failed or retrying attempt
-
-
-def outputs_of(node: Node, value: Any) -> tuple[Any, ...]:
-    """The node's return value as one value per declared output, checked."""
-    if not node.outputs:
-        return ()
-    if not node.returns_tuple:
-        return (value,)
-    count = len(node.outputs)
-    if not isinstance(value, tuple) or len(value) != count:
-        got = f"a tuple of {len(value)}" if isinstance(value, tuple) else type(value).__name__
-        raise NodeOutputError(
-            f"node '{node.name}' declares {count} outputs {list(node.outputs)} and must "
-            f"return a tuple of {count} values; it returned {got}"
-        )
-    return value
 
 
 def _concept_step(*args: Any) -> Any:
@@ -213,7 +181,7 @@ class Execution:
 
         now = time.time()
         node = self.nodes[node_id]
-        return _failed_outcome(
+        return failed_outcome(
             node, node_id, self.attempts[node_id], error, now, HOST, current_pid()
         )
 
@@ -409,27 +377,3 @@ class Execution:
         if not _FAILED.isdisjoint(states):  # a set scan in C, not a generator per node
             return "failed"
         return "succeeded"
-
-
-def _failed_outcome(
-    node: Node, node_id: int, attempt: int, error: str, now: float, host: str, pid: int
-) -> TaskOutcome:
-    from ..executors import TaskOutcome
-
-    return TaskOutcome(
-        node.name,
-        attempt,
-        False,
-        None,
-        error,
-        "",
-        "",
-        "",
-        "",
-        now,
-        now,
-        host,
-        pid,
-        [],
-        node_id=node_id,
-    )

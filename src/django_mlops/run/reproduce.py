@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..executors import Executor
     from ..models import Run
-    from .loop import RunEvent
+    from .events import RunEvent
 
 __all__ = [
     "OutputComparison",

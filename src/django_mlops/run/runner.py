@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Union
 
 from ..pipeline import Pipeline
 from ..records.results import InMemoryRun, InMemoryTask, InMemoryTasks, remember_outputs
+from .events import RunEvent
 from .interrupts import stop_signals_as_interrupts
-from .loop import Execution, RunEvent
+from .loop import Execution
 from .planning import RunPlan, make_plan
 
 if TYPE_CHECKING:
