@@ -10,7 +10,8 @@ task rows of both runs, however many nodes. The website's "what changed" panel,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,23 +129,22 @@ def _file_change(difference: Difference) -> str:
     return "changed"
 
 
-def _mapping_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Difference]:
+def _differences(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    same: Callable[[Any, Any], bool] = operator.eq,
+) -> list[Difference]:
+    """The names whose values differ (absent on one side counts), sorted by name."""
     return [
         Difference(name, before.get(name), after.get(name))
         for name in sorted(before.keys() | after.keys())
-        if before.get(name) != after.get(name)
+        if name not in before or name not in after or not same(before[name], after[name])
     ]
 
 
-def _param_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Difference]:
+def _same_param(old: Any, new: Any) -> bool:
     # Compared as the cache compares them, so 1 and 1.0 of a float param are equal.
-    return [
-        Difference(name, before.get(name), after.get(name))
-        for name in sorted(before.keys() | after.keys())
-        if name not in before
-        or name not in after
-        or param_digest(before[name]) != param_digest(after[name])
-    ]
+    return param_digest(old) == param_digest(new)
 
 
 def _environment(before: Run, after: Run) -> list[Difference]:
@@ -194,8 +194,8 @@ def _node_change(
     if old is not None and new is not None:
         if old["code_hash"] and new["code_hash"] and old["code_hash"] != new["code_hash"]:
             code = Difference("code", old["code_hash"], new["code_hash"])
-        inputs = _mapping_differences(old["input_keys"] or {}, new["input_keys"] or {})
-        reads = _mapping_differences(old["reads"] or {}, new["reads"] or {})
+        inputs = _differences(old["input_keys"] or {}, new["input_keys"] or {})
+        reads = _differences(old["reads"] or {}, new["reads"] or {})
         params = tuple(sorted(reads_params & changed_params))
     return NodeChange(
         node,
@@ -220,7 +220,7 @@ def run_changes(before: Run, after: Run) -> RunChanges:
     for row in rows:
         tasks[row["run_id"]][row["node"]] = row
     old_tasks, new_tasks = tasks[before.pk], tasks[after.pk]
-    params = _param_differences(before.params or {}, after.params or {})
+    params = _differences(before.params or {}, after.params or {}, _same_param)
     changed_params = {d.name for d in params}
     pipeline = registered(after.pipeline)
     if pipeline is not None and before.pipeline != after.pipeline:
@@ -234,7 +234,7 @@ def run_changes(before: Run, after: Run) -> RunChanges:
         before=before,
         after=after,
         params=tuple(params),
-        packages=tuple(_mapping_differences(before.packages or {}, after.packages or {})),
+        packages=tuple(_differences(before.packages or {}, after.packages or {})),
         environment=tuple(_environment(before, after)),
         nodes=nodes,
     )

@@ -145,6 +145,7 @@ def _outputs(run: Run, datasets: set[str]) -> dict[str, str]:
 
 def reproduce_run(run_id: int | Run, executor: str | Executor | None = None) -> ReproduceReport:
     """Run ``run_id`` again with its params and selection (no cache) and compare."""
+    # Imported here: it reads the models, and this module loads before Django is set up.
     from ..experiments.changes import run_changes
 
     original = _load(run_id)

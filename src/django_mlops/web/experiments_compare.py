@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 from ..experiments.changes import run_changes
 from ..experiments.compare import compare_runs
 from ..experiments.curves import curve_keys
-from ..experiments.selection import RunsProblem, load_runs, parse_run_ids
+from ..experiments.selection import MAX_RUNS, MIN_RUNS, RunsProblem, load_runs, parse_run_ids
+from ..models import Run
 from .access import VIEW_PERMISSION, requires
 from .experiments_charts import chart_data
 
@@ -23,15 +24,15 @@ __all__ = ["experiment_changes", "experiment_compare"]
 
 
 def _runs_or_problem(
-    request: HttpRequest, template: str, context: dict[str, Any], exactly: int | None = None
-) -> list[Any] | HttpResponse:
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    minimum: int = MIN_RUNS,
+    maximum: int = MAX_RUNS,
+) -> list[Run] | HttpResponse:
     """The runs asked for by ``?runs=``, or the page saying what is wrong (400 or 404)."""
     try:
-        if exactly is None:
-            ids = parse_run_ids(request.GET.getlist("runs"))
-        else:
-            ids = parse_run_ids(request.GET.getlist("runs"), exactly, exactly)
-        return load_runs(ids)
+        return load_runs(parse_run_ids(request.GET.getlist("runs"), minimum, maximum))
     except RunsProblem as exc:
         context["problem"] = str(exc)
         return render(request, template, context, status=404 if exc.missing else 400)
@@ -73,7 +74,7 @@ def experiment_changes(request: HttpRequest) -> HttpResponse:
     """``?runs=A,B``: what changed from run A to run B, and which nodes B recomputed."""
     template = "mlops/experiments/changes.html"
     context: dict[str, Any] = {"nav": "experiments"}
-    runs = _runs_or_problem(request, template, context, exactly=2)
+    runs = _runs_or_problem(request, template, context, 2, 2)
     if isinstance(runs, HttpResponse):
         return runs
     context.update(
