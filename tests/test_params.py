@@ -16,7 +16,7 @@ import pytest
 from django_mlops import Param, ParamValidationError, Pipeline, PipelineError
 from django_mlops.errors import ParamFieldError, UnknownParamError
 from django_mlops.params import REQUIRED, ParamText, validate_params
-from django_mlops.pipeline import _registry
+from django_mlops.pipeline_registry import _registry
 
 REPO = Path(__file__).resolve().parent.parent
 
