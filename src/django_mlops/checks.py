@@ -1,4 +1,4 @@
-"""System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E033``
+"""System checks (ids ``django_mlops.E001``-``E014``, ``E020``-``E021`` (API), ``E030``-``E034``
 (registry), ``W001``, ``W020``, ``W021``, ``W022`` (DRF's browsable API), ``W040``
 (plotly.js for the charts)).
 
@@ -300,6 +300,14 @@ def _check_registry(config: dict[str, Any]) -> list[CheckMessage]:
                 "MLOPS['PREDICT_MAX_ROWS'] must be a positive int.",
                 hint=_DOCS,
                 id="django_mlops.E033",
+            )
+        )
+    if not isinstance(config.get("PREDICT_ARROW_INPUTS", True), bool):
+        errors.append(
+            Error(
+                "MLOPS['PREDICT_ARROW_INPUTS'] must be True or False.",
+                hint=_DOCS,
+                id="django_mlops.E034",
             )
         )
     return errors

@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_CACHE_SIZE": 8,
     # The most records one prediction request may carry (more: 422, before any is checked).
     "PREDICT_MAX_ROWS": 10_000,
+    # All-float inputs reach a model as a pyarrow Table where a probe at load shows it
+    # answers a Table as it answers a DataFrame (faster to validate); False: always a DataFrame.
+    "PREDICT_ARROW_INPUTS": True,
 }
 
 
@@ -100,6 +103,7 @@ class MlopsSettings:
     SKOPS_TRUSTED_TYPES: list[str]
     MODEL_CACHE_SIZE: int
     PREDICT_MAX_ROWS: int
+    PREDICT_ARROW_INPUTS: bool
     unknown_keys: tuple[str, ...] = field(default=())
 
     @property

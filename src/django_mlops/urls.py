@@ -15,8 +15,11 @@ __all__ = ["app_name", "urlpatterns"]
 
 app_name = "mlops"
 
+# The APIs first: a predict call is the request served most often, and Django tries
+# patterns in order (the pages' ~50 patterns cost it about 0.1 ms). No page path
+# starts with "api/" or "drf/", so the order changes what is tried, never what matches.
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", include("django_mlops.web.urls")),
     path("api/", api.urls),
     path("drf/", include("django_mlops.api.drf.urls")),
+    path("", include("django_mlops.web.urls")),
 ]

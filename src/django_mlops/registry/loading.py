@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..artifacts.errors import ArtifactIntegrityError
 from .errors import ModelIntegrityError, ModelVersionWarning
 from .formats import load_model_bytes
+from .inputs import InputBuilder, input_builder
 from .libraries import version_mismatches
 from .lookups import get_version
 
@@ -41,6 +42,8 @@ class LoadedModel:
     libraries: dict[str, str] = field(default_factory=dict)
     #: Library -> (trained with, installed here), for the libraries that differ.
     mismatches: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: How an all-float batch is handed to the model (None: other signatures).
+    inputs: InputBuilder | None = None
 
 
 def _where(version: ModelVersion) -> str:
@@ -89,15 +92,17 @@ def load_version(version: ModelVersion) -> LoadedModel:
         message = f"{label} was trained with {listed}; predictions may differ or fail"
         logger.warning(message)
         warnings.warn(message, ModelVersionWarning, stacklevel=3)
+    signature = dict(version.signature or {})
     return LoadedModel(
         name=version.model.name,
         version=version.version,
         version_id=version.pk,
         sha256=version.sha256,
         model=model,
-        signature=dict(version.signature or {}),
+        signature=signature,
         libraries=dict(version.libraries or {}),
         mismatches=mismatches,
+        inputs=input_builder(model, signature, label),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,23 @@ class Prediction:
         if self.probabilities is not None:
             body["probabilities"] = self.probabilities
         return body
+
+    def response_body(self) -> dict[str, Any]:
+        """The REST answer of both endpoints; ``probabilities`` is null without proba."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "predictions": self.predictions,
+            "probabilities": self.probabilities,
+        }
+
+    def as_json(self) -> bytes:
+        """:meth:`response_body` as JSON, serialized once from the plain values ``predict`` made.
+
+        The endpoints send these bytes as they are instead of validating the body
+        again against the response schema it was built to fit.
+        """
+        return json.dumps(self.response_body(), separators=(",", ":")).encode()
 
 
 def _plain(values: Any) -> list[Any]:
@@ -81,7 +99,7 @@ def predict(
                 )
             ]
         )
-    inputs = validate_inputs(loaded.signature, records)
+    inputs = validate_inputs(loaded.signature, records, loaded.inputs)
     predictions = _plain(model.predict(inputs))
     probabilities = None
     if proba:

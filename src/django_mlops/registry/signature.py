@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FieldError, InputValidationError
+from .inputs import InputBuilder, float_columns
 
 __all__ = ["infer_signature", "validate_inputs"]
 
@@ -142,13 +143,19 @@ def _batch_problem(records: Any) -> FieldError | None:
     return None
 
 
-def validate_inputs(signature: Mapping[str, Any], records: Any) -> Any:
-    """The model's input built from ``records``, or InputValidationError with every problem."""
+def validate_inputs(
+    signature: Mapping[str, Any], records: Any, builder: InputBuilder | None = None
+) -> Any:
+    """The model's input built from ``records``, or InputValidationError with every problem.
+
+    ``builder`` (a loaded version's, see :mod:`.inputs`) says how a batch of an
+    all-float signature is handed over; without one it is a DataFrame.
+    """
     problem = _batch_problem(records)
     if problem is not None:
         raise InputValidationError([problem])
     if signature.get("kind") == "dataframe":
-        return _frame(signature, records)
+        return _frame(signature, records, builder)
     if signature.get("kind") == "array":
         return _array(signature, records)
     raise InputValidationError(
@@ -156,8 +163,8 @@ def validate_inputs(signature: Mapping[str, Any], records: Any) -> Any:
     )
 
 
-def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> Any:
-    """All-float signatures whose records are all well-formed: the frame in one pass, or None.
+def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray | None:
+    """All-float signatures whose records are all well-formed: the rows in one pass, or None.
 
     The common serving case (every feature a float) checked a batch at a time:
     each record has exactly the signature's fields, every value is a JSON number
@@ -165,14 +172,10 @@ def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> Any:
     :func:`_frame` finds and words every problem; so this shortcut decides
     nothing that check would not.
     """
-    columns: list[dict[str, Any]] = signature["columns"]
-    dtypes = {c["dtype"] for c in columns}
-    if len(dtypes) != 1 or any("categories" in c for c in columns):
+    found = float_columns(signature)
+    if found is None:
         return None
-    dtype = next(iter(dtypes))
-    if not _is_numpy_dtype(dtype) or np.dtype(dtype).kind != "f":
-        return None
-    names = [c["name"] for c in columns]
+    names, dtype = found
     width = len(names)
     try:
         if any(type(record) is not dict or len(record) != width for record in records):
@@ -188,13 +191,18 @@ def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> Any:
         return None
     if not np.isfinite(array).all():
         return None
-    return _pandas().DataFrame(array, columns=names, copy=False)
+    return array
 
 
-def _frame(signature: Mapping[str, Any], records: Sequence[Any]) -> Any:
+def _frame(
+    signature: Mapping[str, Any], records: Sequence[Any], builder: InputBuilder | None
+) -> Any:
     block = _float_block(signature, records)
     if block is not None:
-        return block
+        if builder is not None:
+            return builder.build(block)
+        names = [c["name"] for c in signature["columns"]]
+        return _pandas().DataFrame(block, columns=names, copy=False)
     columns: list[dict[str, Any]] = signature["columns"]
     names = [c["name"] for c in columns]
     known = set(names)

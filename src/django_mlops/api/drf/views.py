@@ -20,7 +20,6 @@ from ...registry.examples import example_body
 from ...registry.serving import pinned_target, serve_prediction
 from ..body import check_request_body, checked_json
 from ..errors import registry_error_answer
-from ..schemas.models import PredictOut
 from .authentication import BearerTokenAuthentication, HasPredictPermission
 from .fields import FieldsRefused, read_predict_call
 
@@ -125,4 +124,4 @@ class PredictView(APIView):
             version=call.target.version,
             proba=call.body.proba,
         )
-        return Response(PredictOut.model_validate(answer.as_dict()).model_dump(mode="json"))
+        return Response(answer.response_body())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router
 
@@ -205,7 +205,7 @@ def promote_model(request: HttpRequest, name: Name, alias: AliasName, body: Alia
 @router.post("/{name}/predict", response={200: PredictOut, **errors_for(404, 409)})
 def predict_model(
     request: HttpRequest, name: Name, target: Query[PredictTarget], body: PredictIn
-) -> dict[str, Any]:
+) -> HttpResponse:
     """Predict a batch of records with the version ``?alias=`` (production) or ``?version=``.
 
     Each record is ``{field: value}`` as the version's signature says; missing,
@@ -217,4 +217,5 @@ def predict_model(
     answer = serve_prediction(
         name, body.inputs, alias=target.alias, version=target.version, proba=body.proba
     )
-    return answer.as_dict()
+    # PredictOut documents this answer; it is already that shape, so it is sent as it is.
+    return HttpResponse(answer.as_json(), content_type="application/json")
