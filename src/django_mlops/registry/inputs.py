@@ -17,6 +17,7 @@ False`` turns the Table off.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import warnings
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InputBuilder", "float_columns", "input_builder"]
+__all__ = ["InputBuilder", "frame_builder", "input_builder"]
 
 logger = logging.getLogger("django_mlops.registry")
 
@@ -34,8 +35,31 @@ logger = logging.getLogger("django_mlops.registry")
 _PROBE_ROWS = 16
 
 
-def float_columns(signature: Mapping[str, Any]) -> tuple[list[str], str] | None:
-    """(column names, dtype) of a DataFrame signature whose columns are all one float dtype."""
+@dataclass(frozen=True, slots=True)
+class InputBuilder:
+    """Turns a checked 2-D float block into the model's input, in the signature's column order.
+
+    Made once per loaded version, so a request reads the columns and dtype from it
+    instead of working them out of the signature again.
+    """
+
+    names: list[str]
+    #: The one float dtype of every column ("float64", "float32").
+    dtype: str
+    #: The pandas column Index, built once (a DataFrame's columns cost as much as its data).
+    index: Any
+    #: True: a pyarrow Table (proven equivalent at load); False: a pandas DataFrame.
+    arrow: bool = False
+
+    def build(self, block: np.ndarray) -> Any:
+        """The model's input holding ``block`` (rows by columns)."""
+        if self.arrow:
+            return _table(block, self.names)
+        return importlib.import_module("pandas").DataFrame(block, columns=self.index, copy=False)
+
+
+def frame_builder(signature: Mapping[str, Any]) -> InputBuilder | None:
+    """A DataFrame builder for a DataFrame signature whose columns are all one float dtype."""
     if signature.get("kind") != "dataframe":
         return None
     columns: list[dict[str, Any]] = signature["columns"]
@@ -48,28 +72,8 @@ def float_columns(signature: Mapping[str, Any]) -> tuple[list[str], str] | None:
             return None
     except TypeError:  # a pandas-only dtype ("string", "category"...)
         return None
-    return [c["name"] for c in columns], dtype
-
-
-@dataclass(frozen=True, slots=True)
-class InputBuilder:
-    """Turns a checked 2-D float block into the model's input, in the signature's column order."""
-
-    names: list[str]
-    #: The pandas column Index, built once (a DataFrame's columns cost as much as its data).
-    index: Any
-    #: True: a pyarrow Table (proven equivalent at load); False: a pandas DataFrame.
-    arrow: bool = False
-
-    def build(self, block: np.ndarray) -> Any:
-        """The model's input holding ``block`` (rows by columns)."""
-        if self.arrow:
-            return _table(block, self.names)
-        return importlib.import_module("pandas").DataFrame(block, columns=self.index, copy=False)
-
-    def as_frame(self) -> InputBuilder:
-        """The same columns, always as a DataFrame."""
-        return InputBuilder(self.names, self.index, arrow=False)
+    names = [c["name"] for c in columns]
+    return InputBuilder(names, dtype, importlib.import_module("pandas").Index(names))
 
 
 def _table(block: np.ndarray, names: list[str]) -> Any:
@@ -135,15 +139,10 @@ def input_builder(model: Any, signature: Mapping[str, Any], label: str) -> Input
     allows it and the probe (see the module docstring) shows the model answers
     a Table as it answers a DataFrame; else a DataFrame.
     """
-    found = float_columns(signature)
-    if found is None:
-        return None
-    pd = importlib.import_module("pandas")
-    names, _ = found
-    frame = InputBuilder(names, pd.Index(names))
-    if not _arrow_allowed():
+    frame = frame_builder(signature)
+    if frame is None or not _arrow_allowed():
         return frame
-    table = InputBuilder(names, frame.index, arrow=True)
+    table = dataclasses.replace(frame, arrow=True)
     return table if _arrow_is_equivalent(model, frame, table, label) else frame
 
 

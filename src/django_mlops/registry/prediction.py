@@ -27,13 +27,9 @@ class Prediction:
 
     def as_dict(self) -> dict[str, Any]:
         """The response body: ``{"model", "version", "predictions"}`` (+ ``probabilities``)."""
-        body: dict[str, Any] = {
-            "model": self.model,
-            "version": self.version,
-            "predictions": self.predictions,
-        }
-        if self.probabilities is not None:
-            body["probabilities"] = self.probabilities
+        body = self.response_body()
+        if body["probabilities"] is None:
+            del body["probabilities"]
         return body
 
     def response_body(self) -> dict[str, Any]:

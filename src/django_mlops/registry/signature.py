@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FieldError, InputValidationError
-from .inputs import InputBuilder, float_columns
+from .inputs import InputBuilder, frame_builder
 
 __all__ = ["infer_signature", "validate_inputs"]
 
@@ -163,7 +163,7 @@ def validate_inputs(
     )
 
 
-def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray | None:
+def _float_block(builder: InputBuilder, records: Sequence[Any]) -> np.ndarray | None:
     """All-float signatures whose records are all well-formed: the rows in one pass, or None.
 
     The common serving case (every feature a float) checked a batch at a time:
@@ -172,10 +172,7 @@ def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> np.nda
     :func:`_frame` finds and words every problem; so this shortcut decides
     nothing that check would not.
     """
-    found = float_columns(signature)
-    if found is None:
-        return None
-    names, dtype = found
+    names, dtype = builder.names, builder.dtype
     width = len(names)
     try:
         if any(type(record) is not dict or len(record) != width for record in records):
@@ -197,12 +194,12 @@ def _float_block(signature: Mapping[str, Any], records: Sequence[Any]) -> np.nda
 def _frame(
     signature: Mapping[str, Any], records: Sequence[Any], builder: InputBuilder | None
 ) -> Any:
-    block = _float_block(signature, records)
-    if block is not None:
-        if builder is not None:
+    if builder is None:
+        builder = frame_builder(signature)
+    if builder is not None:
+        block = _float_block(builder, records)
+        if block is not None:
             return builder.build(block)
-        names = [c["name"] for c in signature["columns"]]
-        return _pandas().DataFrame(block, columns=names, copy=False)
     columns: list[dict[str, Any]] = signature["columns"]
     names = [c["name"] for c in columns]
     known = set(names)
